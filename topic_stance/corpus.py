@@ -1,0 +1,216 @@
+"""Build `data/labelled/authored.jsonl` from the raw authored articles and their annotations.
+
+Why a build step: the label file's text must be exactly what the project's splitter yields
+for the raw article, so labels are written against paragraph numbers and the text is taken
+from the splitter here. An annotation whose text no longer matches its paragraph is an error,
+so raw files and labels cannot drift apart.
+
+  python -m topic_stance.corpus draft data/raw/authored/authored-001.txt   # skeleton to label
+  python -m topic_stance.corpus build                                       # write authored.jsonl
+  python -m topic_stance.corpus check                                       # CI: file is up to date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from .labels import Problem, LabelFileError, validate_record
+from .paragraphs import comparison_key, split_article
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+RAW_DIR = DATA / "raw" / "authored"
+ANNOTATION_DIR = DATA / "annotations" / "authored"
+OUTPUT = DATA / "labelled" / "authored.jsonl"
+SEED_DIR = DATA / "raw" / "seed"
+
+
+def paragraph_id(article_id: str, index: int) -> str:
+    """>>> paragraph_id("authored-001", 3) == "authored-001-p03" """
+    return f"{article_id}-p{index:02d}"
+
+
+def read_annotations(paths: list[Path]) -> tuple[dict[tuple[str, int], dict], list[Problem]]:
+    """All annotation records keyed by (article_id, paragraph index), with every problem found."""
+    found: dict[tuple[str, int], dict] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                problems.append(Problem(str(path), number, "<json>", f"invalid JSON: {err.msg}"))
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("paragraph"), int):
+                problems.append(Problem(str(path), number, "paragraph", "missing or not an integer"))
+                continue
+            as_label = {"id": "x", **record}
+            problems.extend(validate_record(as_label, str(path), number))
+            key = (record.get("article_id"), record["paragraph"])
+            if key in found:
+                problems.append(Problem(str(path), number, "paragraph", f"{key} annotated twice"))
+            record["_where"] = (str(path), number)
+            found[key] = record
+    return found, problems
+
+
+def build_records(annotation_paths: list[Path] | None = None, raw_dir: Path = RAW_DIR) -> list[dict]:
+    """Label records for the annotated articles (default: all); raise LabelFileError on any mismatch.
+
+    With explicit annotation files only the articles they name are built (a helper checks a batch).
+    """
+    everything = annotation_paths is None
+    annotations, problems = read_annotations(sorted(ANNOTATION_DIR.glob("*.jsonl")) if everything else annotation_paths)
+    records: list[dict] = []
+    used: set[tuple[str, int]] = set()
+    wanted = {article_id for article_id, _ in annotations}
+    raw_paths = sorted(raw_dir.glob("*.txt")) if everything else [raw_dir / f"{a}.txt" for a in sorted(wanted)]
+    for path in raw_paths:
+        if not path.exists():
+            problems.append(Problem(str(path), 0, "article_id", "annotated, but no such raw file"))
+            continue
+        article_id = path.stem
+        article = split_article(path.read_text(encoding="utf-8"))
+        if article.headline is None:
+            problems.append(Problem(str(path), 1, "headline", "the splitter found no headline"))
+        for paragraph in article.paragraphs:
+            key = (article_id, paragraph.index)
+            note = annotations.get(key)
+            if note is None:
+                problems.append(Problem(str(path), 0, "paragraph", f"paragraph {paragraph.index} has no annotation: {paragraph.text[:60]!r}"))
+                continue
+            used.add(key)
+            if comparison_key(note["text"]) != comparison_key(paragraph.text):
+                where, line = note["_where"]
+                problems.append(Problem(where, line, "text", f"does not match paragraph {paragraph.index} of {path.name}: splitter gives {paragraph.text[:60]!r}"))
+                continue
+            records.append({
+                "id": paragraph_id(article_id, paragraph.index),
+                "article_id": article_id,
+                "text": paragraph.text,
+                "topics": sorted(note["topics"], key=("taiwan", "ukraine_russia", "trade", "human_rights").index),
+                "stance": note["stance"],
+                "source": "authored",
+            })
+    for key, note in annotations.items():
+        if key not in used and not any(p.path == note["_where"][0] and p.line == note["_where"][1] for p in problems):
+            where, line = note["_where"]
+            problems.append(Problem(where, line, "paragraph", f"{key} matches no paragraph of a raw file"))
+    if problems:
+        raise LabelFileError(problems)
+    return records
+
+
+def seed_sentences(seed_dir: Path = SEED_DIR) -> set[str]:
+    """Normalised sentences (8+ words) of the seed articles: none may appear in authored text."""
+    sentences = set()
+    for path in seed_dir.glob("*.txt"):
+        for paragraph in split_article(path.read_text(encoding="utf-8")).paragraphs:
+            for sentence in re.split(r"(?<=[.!?])\s+", paragraph.text):
+                if len(sentence.split()) >= 8:
+                    sentences.add(comparison_key(sentence))
+    return sentences
+
+
+def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", comparison_key(text))
+    return {tuple(words[i:i + n]) for i in range(max(len(words) - n + 1, 1))}
+
+
+def near_duplicates(records: list[dict], threshold: float = 0.5) -> list[tuple[str, str, float]]:
+    """Pairs of paragraphs sharing more than `threshold` of the smaller one's word 5-grams."""
+    index: dict[tuple[str, ...], list[int]] = {}
+    grams = [shingles(r["text"]) for r in records]
+    for i, gram_set in enumerate(grams):
+        for gram in gram_set:
+            index.setdefault(gram, []).append(i)
+    shared: Counter = Counter()
+    for members in index.values():
+        if len(members) < 50:
+            for a in range(len(members)):
+                for b in range(a + 1, len(members)):
+                    shared[(members[a], members[b])] += 1
+    pairs = []
+    for (a, b), count in shared.items():
+        overlap = count / max(min(len(grams[a]), len(grams[b])), 1)
+        if overlap > threshold:
+            pairs.append((records[a]["id"], records[b]["id"], round(overlap, 2)))
+    return pairs
+
+
+def lint(records: list[dict]) -> list[str]:
+    """Corpus-level problems: seed sentences copied, near-duplicate paragraphs."""
+    issues = []
+    seeds = seed_sentences()
+    for record in records:
+        for sentence in re.split(r"(?<=[.!?])\s+", record["text"]):
+            if comparison_key(sentence) in seeds:
+                issues.append(f"{record['id']}: copies a seed sentence: {sentence[:60]!r}")
+    for a, b, overlap in near_duplicates(records):
+        issues.append(f"{a} ~ {b}: share {overlap:.0%} of their word 5-grams")
+    return issues
+
+
+def _write_jsonl(records: list[dict], path: Path) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m topic_stance.corpus", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    draft = sub.add_parser("draft", help="print annotation skeletons for raw files")
+    draft.add_argument("files", nargs="+", type=Path)
+    sub.add_parser("build", help="write data/labelled/authored.jsonl")
+    sub.add_parser("check", help="fail if authored.jsonl is stale or the corpus has lint problems")
+    validate = sub.add_parser("validate", help="check some annotation files and their raw articles, print counts")
+    validate.add_argument("files", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "draft":
+        for path in args.files:
+            article = split_article(path.read_text(encoding="utf-8"))
+            print(f"# headline: {article.headline}", file=sys.stderr)
+            for p in article.paragraphs:
+                print(json.dumps({"article_id": path.stem, "paragraph": p.index, "text": p.text,
+                                  "topics": [], "stance": "neutral"}, ensure_ascii=False))
+        return 0
+    try:
+        records = build_records(args.files if args.command == "validate" else None)
+    except LabelFileError as err:
+        print(err, file=sys.stderr)
+        return 1
+    problems = lint(records)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if args.command == "validate":
+        topics = Counter(t for r in records for t in r["topics"])
+        print(f"OK: {len(records)} paragraphs in {len({r['article_id'] for r in records})} articles; "
+              f"topics {dict(topics)}; no topic {sum(not r['topics'] for r in records)}; "
+              f"2+ topics {sum(len(r['topics']) > 1 for r in records)}; "
+              f"stances {dict(Counter(r['stance'] for r in records))}")
+        return 1 if problems else 0
+    if args.command == "build":
+        _write_jsonl(records, OUTPUT)
+        print(f"wrote {len(records)} paragraphs from {len({r['article_id'] for r in records})} articles to {OUTPUT}")
+        return 1 if problems else 0
+    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if current != expected:
+        print(f"{OUTPUT} is stale: run `python -m topic_stance.corpus build`", file=sys.stderr)
+        return 1
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
