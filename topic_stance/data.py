@@ -1,0 +1,118 @@
+"""Label files -> `datasets.DatasetDict` with article-grouped train / validation / test splits.
+
+Why split by article: paragraphs of one article share names, events and phrasing, so a
+paragraph-level split leaks the test set into training and inflates every metric.
+
+- test: the real seed articles (`source == "seed"`), never trained on by default;
+- validation: a deterministic ~15% of the other articles, chosen by a hash of the article id
+  (stable when files are added, unlike a shuffled split);
+- train: the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from .labels import STANCES, TOPICS, encode_topics, load_records
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_LABEL_DIR = DATA_DIR / "labelled"
+TEST_SOURCE = "seed"
+VALIDATION_SHARE = 0.15
+
+
+class LeakageError(AssertionError):
+    """An article or an identical paragraph text sits in two splits."""
+
+
+def split_of(record: dict, validation_share: float = VALIDATION_SHARE, test_source: str = TEST_SOURCE) -> str:
+    """Which split a record belongs to, decided by its source and a hash of its article id.
+
+    >>> split_of({"article_id": "seed-000", "source": "seed"})
+    'test'
+    """
+    if record.get("source") == test_source:
+        return "test"
+    digest = hashlib.sha256(record["article_id"].encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:8], "big") / 2**64
+    return "validation" if bucket < validation_share else "train"
+
+
+def assign_splits(records: Iterable[dict], validation_share: float = VALIDATION_SHARE,
+                  test_source: str = TEST_SOURCE) -> dict[str, list[dict]]:
+    """Records grouped into train / validation / test; every article lands in exactly one split."""
+    splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    for record in records:
+        splits[split_of(record, validation_share, test_source)].append(record)
+    return splits
+
+
+def check_no_leakage(splits: dict[str, list[dict]]) -> None:
+    """Raise LeakageError if an article id or an identical (normalised) text is in two splits."""
+    owner_article: dict[str, str] = {}
+    owner_text: dict[str, tuple[str, str]] = {}
+    for name, records in splits.items():
+        for record in records:
+            previous = owner_article.setdefault(record["article_id"], name)
+            if previous != name:
+                raise LeakageError(f"article {record['article_id']!r} is in both {previous} and {name}")
+            key = " ".join(record["text"].split()).casefold()
+            seen = owner_text.setdefault(key, (name, record["id"]))
+            if seen[0] != name:
+                raise LeakageError(f"paragraph {record['id']!r} ({name}) repeats {seen[1]!r} ({seen[0]}) word for word")
+
+
+def to_features(record: dict) -> dict:
+    """The columns the model trains on, beside the record's own fields."""
+    return {
+        "id": record["id"],
+        "article_id": record["article_id"],
+        "text": record["text"],
+        "topics": list(record["topics"]),
+        "stance": record["stance"],
+        "source": str(record.get("source", "")),
+        "topic_labels": encode_topics(record["topics"]),
+        "stance_label": STANCES.index(record["stance"]),
+    }
+
+
+def load_splits(paths: Iterable[str | Path] | None = None, validation_share: float = VALIDATION_SHARE,
+                test_source: str = TEST_SOURCE):
+    """Validate label files and return a DatasetDict with train, validation and test.
+
+    >>> splits = load_splits()                       # the bundled data/labelled/*.jsonl
+    >>> splits["test"].unique("source")
+    ['seed']
+    """
+    from datasets import Dataset, DatasetDict, Features, List, Value
+
+    records = load_records([DEFAULT_LABEL_DIR] if paths is None else paths)
+    splits = assign_splits(records, validation_share, test_source)
+    check_no_leakage(splits)
+    features = Features({
+        "id": Value("string"), "article_id": Value("string"), "text": Value("string"),
+        "topics": List(Value("string")), "stance": Value("string"), "source": Value("string"),
+        "topic_labels": List(Value("float32"), length=len(TOPICS)), "stance_label": Value("int64"),
+    })
+    return DatasetDict({
+        name: Dataset.from_list([to_features(r) for r in rows], features=features)
+        for name, rows in splits.items()
+    })
+
+
+def label_counts(records: Iterable[dict]) -> dict:
+    """Counts a datasheet or model card reports: paragraphs, articles, per topic, per stance."""
+    records = list(records)
+    topics = Counter(t for r in records for t in r["topics"])
+    stances = Counter(r["stance"] for r in records)
+    return {
+        "paragraphs": len(records),
+        "articles": len({r["article_id"] for r in records}),
+        "topics": {t: topics.get(t, 0) for t in TOPICS},
+        "no_topic": sum(1 for r in records if not r["topics"]),
+        "two_or_more_topics": sum(1 for r in records if len(r["topics"]) >= 2),
+        "stances": {s: stances.get(s, 0) for s in STANCES},
+    }
