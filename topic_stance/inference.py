@@ -1,0 +1,293 @@
+"""ArticleScorer: score new articles paragraph by paragraph, from Python or the CLI.
+
+Speed comes from work not done: both heads share one encoder pass; paragraphs are sorted by
+length and padded per batch (no 128-token padding of 40-token paragraphs); tokenisation of
+the next chunk runs in a thread while the model scores the current one; no autograd.
+Paragraphs longer than `max_length` are scored over overlapping windows and merged.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .paragraphs import Paragraph, split_article
+
+CHUNK_PARAGRAPHS = 512
+
+
+@dataclass
+class ParagraphResult:
+    """One scored paragraph; field names are the label file's, so results can be re-used as labels."""
+
+    id: str
+    text: str
+    start: int | None
+    end: int | None
+    topics: list[str]
+    stance: str
+    topic_scores: dict[str, float]
+    stance_scores: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ArticleResult:
+    """A scored article: headline, its paragraphs and an aggregate summary."""
+
+    id: str
+    headline: str | None
+    paragraphs: list[ParagraphResult]
+    summary: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "headline": self.headline, "summary": self.summary,
+                "paragraphs": [p.to_dict() for p in self.paragraphs]}
+
+
+def summarise(paragraphs: Sequence[ParagraphResult], topic_labels: Sequence[str], stance_labels: Sequence[str]) -> dict:
+    """Article-level view: share of paragraphs per topic, mean topic probabilities, stance mix."""
+    n = len(paragraphs)
+    if n == 0:
+        return {"paragraphs": 0, "topic_share": {}, "topic_mean_scores": {}, "stance_distribution": {},
+                "dominant_stance": None, "no_topic_paragraphs": []}
+    stance_counts = {s: sum(p.stance == s for p in paragraphs) for s in stance_labels}
+    return {
+        "paragraphs": n,
+        "topic_share": {t: round(sum(t in p.topics for p in paragraphs) / n, 4) for t in topic_labels},
+        "topic_mean_scores": {t: round(float(np.mean([p.topic_scores[t] for p in paragraphs])), 4) for t in topic_labels},
+        "stance_distribution": {s: round(c / n, 4) for s, c in stance_counts.items()},
+        "dominant_stance": max(stance_labels, key=lambda s: (stance_counts[s],
+                                                             sum(p.stance_scores[s] for p in paragraphs))),
+        "no_topic_paragraphs": [i for i, p in enumerate(paragraphs) if not p.topics],
+    }
+
+
+class TransformerEngine:
+    """Token ids -> calibrated probabilities with a two-head model (torch, any precision)."""
+
+    def __init__(self, model, tokenizer, device: str = "cpu", batch_size: int = 64, max_length: int = 256,
+                 stride: int = 64, precision: str = "fp32"):
+        import torch
+
+        self.torch = torch
+        self.config = model.config
+        self.tokenizer = tokenizer
+        self.device = device
+        self.batch_size = batch_size
+        self.max_length = min(max_length, getattr(model.config.encoder, "max_position_embeddings", max_length))
+        self.stride = min(stride, self.max_length // 2)
+        self.precision = precision
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        self.model = model.to(device=device, dtype=dtype).eval()
+        self.topic_labels = list(model.config.topic_labels)
+        self.stance_labels = list(model.config.stance_labels)
+        self.topic_thresholds = list(model.config.topic_thresholds)
+
+    def encode(self, texts: Sequence[str]) -> dict:
+        """Tokenise without padding; long texts become overlapping windows mapped to their text."""
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, stride=self.stride,
+                                 return_overflowing_tokens=True, return_attention_mask=False,
+                                 return_token_type_ids=False)
+        return {"input_ids": encoded["input_ids"], "owner": np.asarray(encoded["overflow_to_sample_mapping"]),
+                "count": len(texts)}
+
+    def logits(self, input_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Length-sorted, per-batch padded forward passes; rows returned in input order."""
+        torch = self.torch
+        order = np.argsort([len(ids) for ids in input_ids], kind="stable")
+        topic = np.empty((len(input_ids), len(self.topic_labels)), dtype=np.float32)
+        stance = np.empty((len(input_ids), len(self.stance_labels)), dtype=np.float32)
+        pad = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start:start + self.batch_size]
+                width = max(len(input_ids[i]) for i in rows)
+                ids = np.full((len(rows), width), pad, dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                for k, i in enumerate(rows):
+                    ids[k, :len(input_ids[i])] = input_ids[i]
+                    mask[k, :len(input_ids[i])] = 1
+                out = self.model(input_ids=torch.from_numpy(ids).to(self.device),
+                                 attention_mask=torch.from_numpy(mask).to(self.device))
+                topic[rows] = out.topic_logits.float().cpu().numpy()
+                stance[rows] = out.stance_logits.float().cpu().numpy()
+        return topic, stance
+
+    def probabilities(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated (topic_probs, stance_probs) per text; windows merged (topic max, stance mean)."""
+        topic_logits, stance_logits = self.logits(encoded["input_ids"])
+        owner, count = encoded["owner"], encoded["count"]
+        if len(owner) != count:  # some text was windowed: merge its windows
+            merged_topic = np.full((count, topic_logits.shape[1]), -np.inf, dtype=np.float32)
+            np.maximum.at(merged_topic, owner, topic_logits)
+            merged_stance = np.zeros((count, stance_logits.shape[1]), dtype=np.float32)
+            np.add.at(merged_stance, owner, stance_logits)
+            stance_logits = merged_stance / np.bincount(owner, minlength=count)[:, None]
+            topic_logits = merged_topic
+        topic_probs = 1 / (1 + np.exp(-topic_logits / self.config.topic_temperature))
+        scaled = stance_logits / self.config.stance_temperature
+        scaled = np.exp(scaled - scaled.max(1, keepdims=True))
+        return topic_probs, scaled / scaled.sum(1, keepdims=True)
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.probabilities(self.encode(texts))
+
+
+class BaselineEngine:
+    """The TF-IDF baseline behind the same interface (no tokeniser, no windows needed)."""
+
+    precision = "fp32"
+
+    def __init__(self, baseline):
+        self.baseline = baseline
+        self.topic_labels, self.stance_labels = baseline.topic_labels, baseline.stance_labels
+        self.topic_thresholds = baseline.topic_thresholds
+
+    def encode(self, texts: Sequence[str]) -> list[str]:
+        return list(texts)
+
+    def probabilities(self, texts: list[str]):
+        return self.baseline.predict_proba(texts) if texts else (np.zeros((0, 4)), np.zeros((0, 3)))
+
+    def predict_proba(self, texts: Sequence[str]):
+        return self.probabilities(self.encode(texts))
+
+
+def resolve_device(device: str) -> str:
+    from .training import pick_device
+
+    return pick_device(device)
+
+
+def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, max_length: int = 256,
+                precision: str = "fp32"):
+    """The right engine for a model folder: transformer (torch) or TF-IDF baseline."""
+    from .baseline import TfidfBaseline, is_baseline_folder
+
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path}: not a model folder (no config.json)")
+    if is_baseline_folder(path):
+        return BaselineEngine(TfidfBaseline.load(path))
+    from transformers import AutoTokenizer
+
+    from .model import TopicStanceModel
+
+    device = resolve_device(device)
+    model = TopicStanceModel.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return TransformerEngine(model, tokenizer, device, batch_size, max_length, precision=precision)
+
+
+class ArticleScorer:
+    """Score paragraphs and whole articles with a trained model folder.
+
+    >>> scorer = ArticleScorer.from_pretrained("models/minilm-topic-stance")
+    >>> result = scorer.score_article("Headline\\n\\nBeijing launched drills around Taiwan on Monday.")
+    >>> result.paragraphs[0].topics, result.paragraphs[0].stance
+    (['taiwan'], 'confrontational')
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.topic_labels = list(engine.topic_labels)
+        self.stance_labels = list(engine.stance_labels)
+        self.thresholds = np.asarray(engine.topic_thresholds)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str = "auto", batch_size: int = 64, max_length: int = 256,
+                        precision: str = "fp32") -> "ArticleScorer":
+        return cls(load_engine(path, device, batch_size, max_length, precision))
+
+    @property
+    def metadata(self) -> dict:
+        engine = self.engine
+        return {"precision": getattr(engine, "precision", "fp32"), "device": getattr(engine, "device", "cpu"),
+                "engine": type(engine).__name__}
+
+    def _results(self, texts, topic_probs, stance_probs, ids, spans) -> list[ParagraphResult]:
+        results = []
+        for i, text in enumerate(texts):
+            on = topic_probs[i] >= self.thresholds
+            results.append(ParagraphResult(
+                id=ids[i], text=text, start=spans[i][0], end=spans[i][1],
+                topics=[t for t, flag in zip(self.topic_labels, on) if flag],
+                stance=self.stance_labels[int(stance_probs[i].argmax())],
+                topic_scores={t: round(float(p), 4) for t, p in zip(self.topic_labels, topic_probs[i])},
+                stance_scores={s: round(float(p), 4) for s, p in zip(self.stance_labels, stance_probs[i])}))
+        return results
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated (topic_probs, stance_probs) arrays for paragraphs, in order."""
+        return self.engine.predict_proba(list(texts))
+
+    def score_paragraphs(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[ParagraphResult]:
+        """Score paragraphs as given (no splitting). >>> scorer.score_paragraphs(["Wang met Blinken."])"""
+        texts = list(texts)
+        topic_probs, stance_probs = self.probabilities(texts)
+        ids = list(ids) if ids is not None else [f"p{i:02d}" for i in range(len(texts))]
+        return self._results(texts, topic_probs, stance_probs, ids, [(None, None)] * len(texts))
+
+    def score_article(self, text: str, id: str | None = None) -> ArticleResult:
+        """Split an article into headline and paragraphs, score them, and summarise."""
+        return next(self.score_articles([{"id": id or "article", "text": text}]))
+
+    def score_articles(self, articles: Iterable, chunk_paragraphs: int = CHUNK_PARAGRAPHS) -> Iterator[ArticleResult]:
+        """Stream results for many articles: items are texts or {"id", "text"} dicts.
+
+        Input is consumed lazily in chunks of about `chunk_paragraphs` paragraphs, and the next
+        chunk is tokenised in a thread while the current one is scored: memory stays flat.
+        """
+        chunks = self._chunks(articles, chunk_paragraphs)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for chunk in chunks:
+                future = pool.submit(self._encode_chunk, chunk)
+                if pending is not None:
+                    yield from self._score_chunk(*pending)
+                pending = (chunk, future)
+            if pending is not None:
+                yield from self._score_chunk(*pending)
+
+    @staticmethod
+    def _chunks(articles: Iterable, size: int) -> Iterator[list[tuple[str, object]]]:
+        chunk, count = [], 0
+        for n, item in enumerate(articles):
+            if isinstance(item, str):
+                article_id, text = f"article-{n}", item
+            else:
+                article_id, text = str(item.get("id") or f"article-{n}"), item["text"]
+            split = split_article(text)
+            chunk.append((article_id, split))
+            count += len(split.paragraphs)
+            if count >= size:
+                yield chunk
+                chunk, count = [], 0
+        if chunk:
+            yield chunk
+
+    def _encode_chunk(self, chunk):
+        return self.engine.encode([p.text for _, split in chunk for p in split.paragraphs])
+
+    def _score_chunk(self, chunk, future) -> Iterator[ArticleResult]:
+        topic_probs, stance_probs = self.engine.probabilities(future.result())
+        offset = 0
+        for article_id, split in chunk:
+            paragraphs: list[Paragraph] = split.paragraphs
+            k = len(paragraphs)
+            results = self._results([p.text for p in paragraphs], topic_probs[offset:offset + k],
+                                    stance_probs[offset:offset + k],
+                                    [f"{article_id}-p{p.index:02d}" for p in paragraphs],
+                                    [(p.start, p.end) for p in paragraphs])
+            offset += k
+            yield ArticleResult(article_id, split.headline, results,
+                                summarise(results, self.topic_labels, self.stance_labels))
