@@ -19,7 +19,7 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(WORDS)) + list("abcdefghijklmnopqrstuvwxyz.,'\"")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(WORDS)) + list("abcdefghijklmnopqrstuvwxyz0123456789.,'\"")
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(folder)
@@ -43,3 +43,42 @@ def bundled_model_dir() -> Path:
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+PHRASES = {"taiwan": "drills near taiwan", "ukraine_russia": "russia war in ukraine",
+           "trade": "tariffs and trade sanctions", "human_rights": "human rights in xinjiang and hong kong"}
+TONES = {"confrontational": "warned and condemned", "conciliatory": "constructive dialogue and cooperation",
+         "neutral": "met on"}
+
+
+def synthetic_records(articles: int = 30, per_article: int = 5, seed: int = 0) -> list[dict]:
+    """A learnable toy corpus in the guide's format; the first 3 articles play the seed test set."""
+    import random
+
+    from topic_stance.labels import STANCES, TOPICS
+
+    rng = random.Random(seed)
+    records = []
+    for a in range(articles):
+        for p in range(per_article):
+            topics = [t for t in TOPICS if rng.random() < 0.3]
+            stance = rng.choice(STANCES)
+            text = f"{a} {p} wang {TONES[stance]} " + " ".join(PHRASES[t] for t in topics) + " blinken beijing"
+            records.append({"id": f"art{a:02d}-p{p:02d}", "article_id": f"art{a:02d}", "text": text,
+                            "topics": topics, "stance": stance, "source": "seed" if a < 3 else "authored"})
+    return records
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("data") / "synthetic.jsonl", synthetic_records())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_encoder_dir, synthetic_data) -> Path:
+    """A two-head model trained for 2 epochs on the synthetic corpus (seconds on a CPU)."""
+    from topic_stance.training import TrainArguments, train
+
+    output = tmp_path_factory.mktemp("models") / "tiny"
+    return train(TrainArguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(output),
+                                epochs=2, batch_size=8, device="cpu"))

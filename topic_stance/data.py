@@ -97,10 +97,11 @@ def load_splits(paths: Iterable[str | Path] | None = None, validation_share: flo
         "topics": List(Value("string")), "stance": Value("string"), "source": Value("string"),
         "topic_labels": List(Value("float32"), length=len(TOPICS)), "stance_label": Value("int64"),
     })
-    return DatasetDict({
-        name: Dataset.from_list([to_features(r) for r in rows], features=features)
-        for name, rows in splits.items()
-    })
+    result = {}
+    for name, rows in splits.items():
+        encoded = [to_features(r) for r in rows]
+        result[name] = Dataset.from_dict({key: [row[key] for row in encoded] for key in features}, features=features)
+    return DatasetDict(result)
 
 
 def label_counts(records: Iterable[dict]) -> dict:

@@ -26,7 +26,7 @@ _BOILERPLATE = [
     r"conforms to the trust project.*",
     r"article topic follows:.*",
     r"(story|reporting|written|words|text|edited) by\b.{0,80}",
-    r"by [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}(,? (and|&) [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3})?(,? [\w ,]{0,40})?",
+    r"[Bb][Yy] [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}(,? (and|&) [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3})?(,? [\w ,]{0,40})?",
     r"(updated|published|posted|last updated):? .{0,60}",
     r"(photo|image|picture|file photo|video)( credit)?:.*",
     r"(listen to|watch:?) (this|the) (article|story|video).*",

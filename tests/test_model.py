@@ -1,0 +1,54 @@
+import torch
+from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+from topic_stance.model import TopicStanceConfig, TopicStanceModel, probabilities
+
+
+def batch(tokenizer):
+    return tokenizer(["wang warned on tariffs", "constructive talks on taiwan and trade today"],
+                     padding=True, return_tensors="pt")
+
+
+def test_forward_shapes_and_loss(tiny_encoder_dir):
+    model = TopicStanceModel.from_encoder(str(tiny_encoder_dir), topic_pos_weight=[2.0, 1, 1, 1],
+                                          stance_class_weight=[1.0, 2.0, 1.0])
+    inputs = batch(AutoTokenizer.from_pretrained(tiny_encoder_dir))
+    out = model(**inputs, topic_labels=torch.tensor([[0, 0, 1, 0], [1, 0, 1, 0]], dtype=torch.float),
+                stance_label=torch.tensor([0, 1]))
+    assert out.topic_logits.shape == (2, 4) and out.stance_logits.shape == (2, 3)
+    assert out.loss.ndim == 0 and out.loss.item() > 0
+    out.loss.backward()
+    assert model.topic_head.weight.grad is not None
+
+
+def test_encoder_weights_are_the_pretrained_ones(tiny_encoder_dir):
+    model = TopicStanceModel.from_encoder(str(tiny_encoder_dir))
+    reference = AutoModel.from_pretrained(tiny_encoder_dir)
+    assert torch.equal(model.encoder.embeddings.word_embeddings.weight, reference.embeddings.word_embeddings.weight)
+
+
+def test_save_and_reload_give_identical_outputs(tiny_encoder_dir, tmp_path):
+    torch.manual_seed(1)
+    model = TopicStanceModel.from_encoder(str(tiny_encoder_dir), topic_thresholds=[0.3, 0.4, 0.5, 0.6],
+                                          topic_temperature=1.7).eval()
+    inputs = batch(AutoTokenizer.from_pretrained(tiny_encoder_dir))
+    before = model(**inputs)
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    for loaded in (TopicStanceModel.from_pretrained(tmp_path), AutoModel.from_pretrained(tmp_path)):
+        assert isinstance(loaded, TopicStanceModel)
+        after = loaded.eval()(**inputs)
+        assert torch.equal(before.topic_logits, after.topic_logits)
+        assert torch.equal(before.stance_logits, after.stance_logits)
+        assert loaded.config.topic_thresholds == [0.3, 0.4, 0.5, 0.6]
+        assert loaded.config.topic_temperature == 1.7
+    config = AutoConfig.from_pretrained(tmp_path)
+    assert isinstance(config, TopicStanceConfig) and config.topic_labels[0] == "taiwan"
+
+
+def test_probabilities_use_temperatures(tiny_encoder_dir):
+    config = TopicStanceConfig(encoder=AutoConfig.from_pretrained(tiny_encoder_dir), topic_temperature=2.0,
+                               stance_temperature=0.5)
+    topic, stance = probabilities(torch.tensor([[2.0, 0, 0, 0]]), torch.tensor([[1.0, 0, 0]]), config)
+    assert topic[0, 0].item() == torch.sigmoid(torch.tensor(1.0)).item()
+    assert torch.allclose(stance, torch.softmax(torch.tensor([[2.0, 0, 0]]), -1))
