@@ -4,8 +4,8 @@ Why split by article: paragraphs of one article share names, events and phrasing
 paragraph-level split leaks the test set into training and inflates every metric.
 
 - test: the real seed articles (`source == "seed"`), never trained on by default;
-- validation: a deterministic ~15% of the other articles, chosen by a hash of the article id
-  (stable when files are added, unlike a shuffled split);
+- validation: a deterministic 15% of the other articles, those with the lowest hash of their
+  article id (independent of file order and of Python's hash seed);
 - train: the rest.
 """
 
@@ -28,25 +28,34 @@ class LeakageError(AssertionError):
     """An article or an identical paragraph text sits in two splits."""
 
 
-def split_of(record: dict, validation_share: float = VALIDATION_SHARE, test_source: str = TEST_SOURCE) -> str:
-    """Which split a record belongs to, decided by its source and a hash of its article id.
-
-    >>> split_of({"article_id": "seed-000", "source": "seed"})
-    'test'
-    """
-    if record.get("source") == test_source:
-        return "test"
-    digest = hashlib.sha256(record["article_id"].encode("utf-8")).digest()
-    bucket = int.from_bytes(digest[:8], "big") / 2**64
-    return "validation" if bucket < validation_share else "train"
+def article_bucket(article_id: str) -> float:
+    """A stable pseudo-random number in [0, 1) for an article id (SHA-256 based, not Python's hash)."""
+    digest = hashlib.sha256(article_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def assign_splits(records: Iterable[dict], validation_share: float = VALIDATION_SHARE,
                   test_source: str = TEST_SOURCE) -> dict[str, list[dict]]:
-    """Records grouped into train / validation / test; every article lands in exactly one split."""
+    """Records grouped into train / validation / test; every article lands in exactly one split.
+
+    Test: every article whose records have `source == test_source`. Validation: the
+    `validation_share` of the other articles with the lowest `article_bucket` (deterministic,
+    independent of file order). Train: the rest.
+
+    >>> splits = assign_splits(load_records(["data/labelled"]))
+    >>> {r["source"] for r in splits["test"]}
+    {'seed'}
+    """
+    records = list(records)
+    test_articles = {r["article_id"] for r in records if r.get("source") == test_source}
+    others = sorted({r["article_id"] for r in records} - test_articles, key=article_bucket)
+    count = round(len(others) * validation_share) if len(others) > 1 else 0
+    validation_articles = set(others[:max(count, 1 if len(others) > 1 else 0)])
     splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
     for record in records:
-        splits[split_of(record, validation_share, test_source)].append(record)
+        article = record["article_id"]
+        name = "test" if article in test_articles else "validation" if article in validation_articles else "train"
+        splits[name].append(record)
     return splits
 
 

@@ -122,8 +122,8 @@ class TransformerEngine:
                 stance[rows] = out.stance_logits.float().cpu().numpy()
         return topic, stance
 
-    def probabilities(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated (topic_probs, stance_probs) per text; windows merged (topic max, stance mean)."""
+    def merged_logits(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits per text, in input order; windows merged (topic max, stance mean)."""
         topic_logits, stance_logits = self.logits(encoded["input_ids"])
         owner, count = encoded["owner"], encoded["count"]
         if len(owner) != count:  # some text was windowed: merge its windows
@@ -133,6 +133,11 @@ class TransformerEngine:
             np.add.at(merged_stance, owner, stance_logits)
             stance_logits = merged_stance / np.bincount(owner, minlength=count)[:, None]
             topic_logits = merged_topic
+        return topic_logits, stance_logits
+
+    def probabilities(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated (topic_probs, stance_probs) per text: logits / each head's temperature."""
+        topic_logits, stance_logits = self.merged_logits(encoded)
         topic_probs = 1 / (1 + np.exp(-topic_logits / self.config.topic_temperature))
         scaled = stance_logits / self.config.stance_temperature
         scaled = np.exp(scaled - scaled.max(1, keepdims=True))

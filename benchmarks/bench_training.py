@@ -1,0 +1,83 @@
+"""Training throughput: the project's trainer vs a plain Trainer with max_length=128 padding.
+
+Same model (bundled all-MiniLM-L6-v2), same training paragraphs, batch 16, one epoch each, in
+one process, alternating, no evaluation or checkpoints. Prints examples/second and ratios.
+
+    python benchmarks/bench_training.py [--examples 480] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+from topic_stance.data import load_splits
+from topic_stance.model import TopicStanceModel
+from topic_stance.training import TrainArguments, build_model, build_trainer, resolve_base_model, tokenize_splits
+
+
+def cpu_supports_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:
+        return False
+
+
+def plain_trainer(base, tokenizer, splits, n, out):
+    """What a user writes with stock tools: pad every paragraph to 128 tokens, random batches."""
+    data = splits["train"].select(range(n)).map(
+        lambda b: tokenizer(b["text"], padding="max_length", truncation=True, max_length=128), batched=True,
+        remove_columns=[c for c in splits["train"].column_names if c not in ("topic_labels", "stance_label")])
+    model = TopicStanceModel.from_encoder(base)
+    args = TrainingArguments(output_dir=out, num_train_epochs=1, per_device_train_batch_size=16, report_to="none",
+                             use_cpu=True, save_strategy="no", eval_strategy="no", logging_strategy="no",
+                             label_names=["topic_labels", "stance_label"], disable_tqdm=True)
+    return Trainer(model=model, args=args, train_dataset=data)
+
+
+def project_trainer(base, tokenizer, splits, n, out, precision):
+    tokenized = tokenize_splits(splits, tokenizer, 128)
+    tokenized["train"] = tokenized["train"].select(range(n))
+    args = TrainArguments(epochs=1, batch_size=16, device="cpu")
+    model = build_model(args, base, splits)
+    trainer = build_trainer(args, model, tokenizer, tokenized, out, "cpu", precision, select_on_validation=False)
+    trainer.args.disable_tqdm = True
+    return trainer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", type=int, default=480)
+    parser.add_argument("--repeats", type=int, default=2)
+    opts = parser.parse_args()
+    base = resolve_base_model("bundled")
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    splits = load_splits()
+    n = min(opts.examples, len(splits["train"]))
+    contenders = {"plain Trainer, pad to 128": lambda out: plain_trainer(base, tokenizer, splits, n, out),
+                  "project: dynamic padding + length groups, fp32":
+                      lambda out: project_trainer(base, tokenizer, splits, n, out, "fp32")}
+    if cpu_supports_bf16():
+        contenders["project: same + bf16 autocast"] = lambda out: project_trainer(base, tokenizer, splits, n, out, "bf16")
+    rates = {name: [] for name in contenders}
+    for _ in range(opts.repeats):
+        for name, make in contenders.items():
+            set_seed(0)
+            with tempfile.TemporaryDirectory() as out:
+                trainer = make(out)
+                start = time.perf_counter()
+                trainer.train()
+                rates[name].append(n / (time.perf_counter() - start))
+    reference = max(rates["plain Trainer, pad to 128"])
+    print(f"\ntraining throughput, {n} paragraphs, batch 16, torch threads {torch.get_num_threads()}")
+    for name, values in rates.items():
+        best = max(values)
+        print(f"  {name:50s} {best:7.1f} examples/s   x{best / reference:4.2f}")
+
+
+if __name__ == "__main__":
+    main()

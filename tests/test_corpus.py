@@ -1,0 +1,58 @@
+"""The authored corpus: built from raw files by the splitter, floors met, no copies, no near-duplicates."""
+
+import json
+from pathlib import Path
+
+from topic_stance import corpus
+from topic_stance.data import label_counts
+from topic_stance.datasheet import FLOORS, render
+from topic_stance.labels import STANCES, TOPICS, load_records
+from topic_stance.paragraphs import split_article
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def authored():
+    return load_records([DATA / "labelled" / "authored.jsonl"])
+
+
+def test_authored_file_is_exactly_what_the_build_produces():
+    assert corpus.main(["check"]) == 0
+
+
+def test_every_labelled_paragraph_is_what_the_splitter_yields():
+    by_article = {}
+    for record in authored():
+        by_article.setdefault(record["article_id"], []).append(record)
+    assert len(by_article) >= 80
+    for article_id, records in by_article.items():
+        split = split_article((DATA / "raw" / "authored" / f"{article_id}.txt").read_text(encoding="utf-8"))
+        assert [r["text"] for r in records] == split.texts, article_id
+
+
+def test_coverage_floors():
+    counts = label_counts(authored())
+    assert counts["paragraphs"] >= 800 and counts["articles"] >= 80
+    assert all(counts["topics"][t] >= FLOORS["topic"] for t in TOPICS)
+    assert counts["no_topic"] >= FLOORS["no_topic"] and counts["two_or_more_topics"] >= FLOORS["two_or_more"]
+    assert all(counts["stances"][s] >= FLOORS["stance"] for s in STANCES)
+
+
+def test_no_seed_sentence_and_no_near_duplicates():
+    assert corpus.lint(authored()) == []
+
+
+def test_near_duplicate_scan_catches_a_copy():
+    record = {"id": "a", "text": "Beijing announced new export controls on gallium and germanium on Monday, citing security."}
+    assert corpus.near_duplicates([record, dict(record, id="b")]) == [("a", "b", 1.0)]
+
+
+def test_boilerplate_present_in_about_a_third_of_raw_articles():
+    raws = sorted((DATA / "raw" / "authored").glob("*.txt"))
+    with_boilerplate = sum(bool(split_article(p.read_text(encoding="utf-8")).dropped) for p in raws)
+    assert 0.2 <= with_boilerplate / len(raws) <= 0.8
+
+
+def test_datasheet_counts_are_current():
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert render() in readme, "run: python -m topic_stance.datasheet --write data/README.md"
