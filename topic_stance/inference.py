@@ -71,26 +71,40 @@ def summarise(paragraphs: Sequence[ParagraphResult], topic_labels: Sequence[str]
     }
 
 
+def cpu_supports_bf16() -> bool:
+    """True where oneDNN has native bf16 kernels (AVX512-BF16 / AMX); elsewhere bf16 is emulated and slow."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class TransformerEngine:
-    """Token ids -> calibrated probabilities with a two-head model (torch, any precision)."""
+    """Token ids -> calibrated probabilities with a two-head model in torch (fp32, bf16 or fp16)."""
+
+    backend = "torch"
 
     def __init__(self, model, tokenizer, device: str = "cpu", batch_size: int = 64, max_length: int = 256,
                  stride: int = 64, precision: str = "fp32"):
         import torch
 
         self.torch = torch
-        self.config = model.config
-        self.tokenizer = tokenizer
-        self.device = device
-        self.batch_size = batch_size
-        self.max_length = min(max_length, getattr(model.config.encoder, "max_position_embeddings", max_length))
-        self.stride = min(stride, self.max_length // 2)
-        self.precision = precision
+        self._setup(model.config, tokenizer, batch_size, max_length, stride)
+        self.device, self.precision = device, precision
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         self.model = model.to(device=device, dtype=dtype).eval()
-        self.topic_labels = list(model.config.topic_labels)
-        self.stance_labels = list(model.config.stance_labels)
-        self.topic_thresholds = list(model.config.topic_thresholds)
+
+    def _setup(self, config, tokenizer, batch_size, max_length, stride) -> None:
+        self.config = config
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_length = min(max_length, getattr(config.encoder, "max_position_embeddings", max_length))
+        self.stride = min(stride, self.max_length // 2)
+        self.topic_labels = list(config.topic_labels)
+        self.stance_labels = list(config.stance_labels)
+        self.topic_thresholds = list(config.topic_thresholds)
 
     def encode(self, texts: Sequence[str]) -> dict:
         """Tokenise without padding; long texts become overlapping windows mapped to their text."""
@@ -100,26 +114,28 @@ class TransformerEngine:
         return {"input_ids": encoded["input_ids"], "owner": np.asarray(encoded["overflow_to_sample_mapping"]),
                 "count": len(texts)}
 
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        torch = self.torch
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(ids).to(self.device),
+                             attention_mask=torch.from_numpy(mask).to(self.device))
+        return out.topic_logits.float().cpu().numpy(), out.stance_logits.float().cpu().numpy()
+
     def logits(self, input_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Length-sorted, per-batch padded forward passes; rows returned in input order."""
-        torch = self.torch
         order = np.argsort([len(ids) for ids in input_ids], kind="stable")
         topic = np.empty((len(input_ids), len(self.topic_labels)), dtype=np.float32)
         stance = np.empty((len(input_ids), len(self.stance_labels)), dtype=np.float32)
         pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
-                width = max(len(input_ids[i]) for i in rows)
-                ids = np.full((len(rows), width), pad, dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for k, i in enumerate(rows):
-                    ids[k, :len(input_ids[i])] = input_ids[i]
-                    mask[k, :len(input_ids[i])] = 1
-                out = self.model(input_ids=torch.from_numpy(ids).to(self.device),
-                                 attention_mask=torch.from_numpy(mask).to(self.device))
-                topic[rows] = out.topic_logits.float().cpu().numpy()
-                stance[rows] = out.stance_logits.float().cpu().numpy()
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            width = max(len(input_ids[i]) for i in rows)
+            ids = np.full((len(rows), width), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for k, i in enumerate(rows):
+                ids[k, :len(input_ids[i])] = input_ids[i]
+                mask[k, :len(input_ids[i])] = 1
+            topic[rows], stance[rows] = self._forward(ids, mask)
         return topic, stance
 
     def merged_logits(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +161,27 @@ class TransformerEngine:
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return self.probabilities(self.encode(texts))
+
+
+
+class OnnxEngine(TransformerEngine):
+    """The exported graph (fp32 with fused attention, or int8) in ONNX Runtime, same interface."""
+
+    backend = "onnx"
+
+    def __init__(self, onnx_path: Path, config, tokenizer, batch_size: int = 64, max_length: int = 256,
+                 stride: int = 64, precision: str = "int8"):
+        import onnxruntime as ort
+
+        self._setup(config, tokenizer, batch_size, max_length, stride)
+        self.device, self.precision = "cpu", precision
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        topic, stance = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return topic.astype(np.float32), stance.astype(np.float32)
 
 
 class BaselineEngine:
@@ -173,9 +210,43 @@ def resolve_device(device: str) -> str:
     return pick_device(device)
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8", "onnx-fp32")
+ONNX_FILES = {"int8": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
+AUTO_ORDER = ("int8", "bf16", "onnx-fp32")  # fastest first, as measured by benchmarks/bench_inference.py
+
+
+def choose_precision(path: Path, device: str) -> str:
+    """`auto`: on CUDA bf16 (or fp16); on CPU the fastest path validated in precision.json, else fp32."""
+    import torch
+
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    report_path = path / "precision.json"
+    if device != "cpu" or not report_path.exists():
+        return "fp32"
+    validated = {name for name, r in json.loads(report_path.read_text())["paths"].items() if r.get("validated")}
+    for precision in AUTO_ORDER:
+        if precision not in validated:
+            continue
+        if precision == "bf16" and not cpu_supports_bf16():
+            continue
+        if precision in ONNX_FILES and not ((path / ONNX_FILES[precision]).exists() and _has_onnxruntime()):
+            continue
+        return precision
+    return "fp32"
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, max_length: int = 256,
                 precision: str = "fp32"):
-    """The right engine for a model folder: transformer (torch) or TF-IDF baseline."""
+    """The right engine for a model folder: TF-IDF baseline, torch (fp32/bf16/fp16) or ONNX (int8/fp32)."""
     from .baseline import TfidfBaseline, is_baseline_folder
 
     path = Path(path)
@@ -183,14 +254,27 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
         raise FileNotFoundError(f"{path}: not a model folder (no config.json)")
     if is_baseline_folder(path):
         return BaselineEngine(TfidfBaseline.load(path))
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     from transformers import AutoTokenizer
 
-    from .model import TopicStanceModel
+    from .model import TopicStanceConfig, TopicStanceModel
 
     device = resolve_device(device)
-    model = TopicStanceModel.from_pretrained(path)
+    if precision == "auto":
+        precision = choose_precision(path, device)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    return TransformerEngine(model, tokenizer, device, batch_size, max_length, precision=precision)
+    if precision in ONNX_FILES:
+        onnx_path = path / ONNX_FILES[precision]
+        if not onnx_path.exists():
+            raise FileNotFoundError(f"{onnx_path} is missing: run `topic-stance export --model {path} --format onnx"
+                                    f"{' --quantize int8' if precision == 'int8' else ''}`")
+        return OnnxEngine(onnx_path, TopicStanceConfig.from_pretrained(path), tokenizer, batch_size, max_length,
+                          precision=precision)
+    if precision == "fp16" and device == "cpu":
+        raise ValueError("fp16 needs a GPU; on a CPU use bf16 or int8")
+    return TransformerEngine(TopicStanceModel.from_pretrained(path), tokenizer, device, batch_size, max_length,
+                             precision=precision)
 
 
 class ArticleScorer:
@@ -215,9 +299,10 @@ class ArticleScorer:
 
     @property
     def metadata(self) -> dict:
+        """What scored the text: precision, backend and device (written into prediction metadata)."""
         engine = self.engine
         return {"precision": getattr(engine, "precision", "fp32"), "device": getattr(engine, "device", "cpu"),
-                "engine": type(engine).__name__}
+                "backend": getattr(engine, "backend", "sklearn")}
 
     def _results(self, texts, topic_probs, stance_probs, ids, spans) -> list[ParagraphResult]:
         results = []

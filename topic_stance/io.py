@@ -31,13 +31,13 @@ class InputRecord:
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders -> their *.txt and *.jsonl files, sorted."""
+    """Files as given; folders -> their *.txt articles (recursively, sorted)."""
     paths = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix in (".txt", ".jsonl") and p.is_file())
+            found = sorted(p for p in item.rglob("*.txt") if p.is_file())
             if not found:
-                raise FileNotFoundError(f"{item}: folder holds no .txt or .jsonl files")
+                raise FileNotFoundError(f"{item}: folder holds no .txt files")
             paths.extend(found)
         elif item.exists():
             paths.append(item)

@@ -1,0 +1,135 @@
+"""Inference throughput: the project's scorer vs stock `transformers` pipelines, plus reduced precision.
+
+One process, alternating repeats over the same 2,000 real-length paragraphs (the bundled corpus):
+  - two default `pipeline("text-classification")` models (topics, stance) with the same encoder weights;
+  - one such pipeline with batch_size=32;
+  - the project's scorer, both heads in one pass: fp32 torch, and every reduced-precision path the model
+    folder has (bf16 torch where the CPU has bf16 kernels; ONNX fp32 and int8 after `topic-stance export`).
+Prints paragraphs/second, ratios to the default pipelines, the share of the measured fp32 compute bound
+(matmul GFLOP/s / FLOPs per paragraph), and label agreement of each path with fp32.
+
+    python benchmarks/bench_inference.py [--model models/minilm-topic-stance] [--paragraphs 2000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+from topic_stance.export import agreement
+from topic_stance.inference import ONNX_FILES, ArticleScorer, cpu_supports_bf16
+from topic_stance.labels import load_records
+from topic_stance.model import TopicStanceModel
+from topic_stance.training import resolve_base_model
+
+
+def matmul_gflops(dtype=torch.float32, seconds: float = 2.0) -> float:
+    """Measured GFLOP/s of torch matmuls shaped like this model's feed-forward layers."""
+    a, b = torch.randn(2048, 384, dtype=dtype), torch.randn(384, 1536, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * 2048 * 384 * 1536 * count / (time.perf_counter() - start) / 1e9
+
+
+def flops_per_paragraph(config, tokens: float) -> float:
+    """Forward FLOPs: per layer 2*T*(4H^2 + 2HI) for projections and FFN + 4*T^2*H for attention."""
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    return layers * (2 * tokens * (4 * h * h + 2 * h * i) + 4 * tokens * tokens * h)
+
+
+def stock_pipelines(model_dir: Path, folder: Path, batch_size: int | None):
+    """Two sequence-classification models sharing the trained encoder's weights, as stock pipelines."""
+    trained = TopicStanceModel.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    pipes = []
+    for name, labels, problem in (("topics", trained.config.topic_labels, "multi_label_classification"),
+                                  ("stance", trained.config.stance_labels, "single_label_classification")):
+        path = folder / name
+        if not path.exists():
+            encoder_config = trained.config.encoder.to_dict()
+            encoder_config.update(num_labels=len(labels), problem_type=problem,
+                                  id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+            model = AutoModelForSequenceClassification.from_config(type(trained.config.encoder)(**encoder_config))
+            model.base_model.load_state_dict(trained.encoder.state_dict(), strict=False)
+            model.save_pretrained(path)
+            tokenizer.save_pretrained(path)
+        kwargs = {"batch_size": batch_size} if batch_size else {}
+        pipes.append(pipeline("text-classification", model=str(path), device="cpu", top_k=None, **kwargs))
+    return pipes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/minilm-topic-stance")
+    parser.add_argument("--paragraphs", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-pipelines", action="store_true", help="only the project's paths")
+    opts = parser.parse_args()
+    model_dir = Path(opts.model)
+    records = load_records(["data/labelled"])
+    texts = [records[i % len(records)]["text"] for i in range(opts.paragraphs)]
+
+    paths = {"scorer fp32 (torch)": "fp32"}
+    if cpu_supports_bf16():
+        paths["scorer bf16 (torch)"] = "bf16"
+    for precision, file in ONNX_FILES.items():
+        if (model_dir / file).exists():
+            paths[f"scorer {precision} (onnx runtime)"] = precision
+    scorers = {name: ArticleScorer.from_pretrained(model_dir, device="cpu", precision=p) for name, p in paths.items()}
+    tmp = Path(tempfile.mkdtemp())
+    contenders = {name: (lambda s=s: s.probabilities(texts)) for name, s in scorers.items()}
+    if not opts.skip_pipelines:
+        default_pipes = stock_pipelines(model_dir, tmp, None)
+        batched_pipe = stock_pipelines(model_dir, tmp, 32)[0]
+        contenders["2 pipelines, default settings"] = lambda: [p(texts) for p in default_pipes]
+        contenders["1 pipeline, batch_size=32"] = lambda: batched_pipe(texts)
+
+    outputs, rates = {}, {name: [] for name in contenders}
+    for name, run in contenders.items():  # warm-up, and keep each path's output for agreement
+        outputs[name] = run()
+    for _ in range(opts.repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(len(texts) / (time.perf_counter() - start))
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokens = float(np.mean([len(ids) for ids in tokenizer(texts)["input_ids"]]))
+    encoder = scorers["scorer fp32 (torch)"].engine.config.encoder
+    flops = flops_per_paragraph(encoder, tokens)
+    gflops = matmul_gflops()
+    bound = gflops * 1e9 / flops
+    reference = max(rates.get("2 pipelines, default settings", [float("nan")]))
+    batched = max(rates.get("1 pipeline, batch_size=32", [float("nan")]))
+    fp32 = outputs["scorer fp32 (torch)"]
+    thresholds = scorers["scorer fp32 (torch)"].thresholds
+    print(f"\n{len(texts)} paragraphs, mean {tokens:.1f} tokens; torch threads {torch.get_num_threads()}; "
+          f"best of {opts.repeats}")
+    print(f"fp32 matmul {gflops:.0f} GFLOP/s; {flops / 1e9:.3f} GFLOP per paragraph -> fp32 compute bound "
+          f"{bound:.0f} paragraphs/s")
+    print(f"{'path':38s} {'para/s':>8s} {'vs 2 pipes':>10s} {'vs pipe b32':>11s} {'of fp32 bound':>13s} {'labels = fp32':>13s}")
+    for name, values in rates.items():
+        best = max(values)
+        agree = ""
+        if name in scorers:
+            agree = f"{agreement(fp32, outputs[name], thresholds)['label_agreement']:.2%}"
+        print(f"{name:38s} {best:8.1f} {best / reference:9.2f}x {best / batched:10.2f}x {best / bound:12.0%} {agree:>13s}")
+    print("\nlabel agreement: share of the paragraphs whose predicted topics and stance equal the fp32 scorer's "
+          "(these are the bundled corpus paragraphs; `topic-stance export` reports it on the validation split)")
+    summary = {name: max(v) for name, v in rates.items()}
+    print(json.dumps({"paragraphs_per_s": summary, "fp32_bound": bound}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Reduced-precision paths: each exported, validated against fp32, and chosen by `auto` only if validated."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from topic_stance.cli import main
+from topic_stance.inference import ArticleScorer, choose_precision, cpu_supports_bf16
+
+TEXTS = ["wang warned on tariffs and trade sanctions", "constructive dialogue and cooperation on drills near taiwan",
+         "met on russia war in ukraine " * 40]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model_dir, tmp_path_factory, synthetic_data):
+    folder = tmp_path_factory.mktemp("exported") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    main(["export", "--model", str(folder), "--format", "onnx", "--quantize", "int8", "--data", str(synthetic_data)])
+    return folder
+
+
+def fp32_probs(folder):
+    return ArticleScorer.from_pretrained(folder, device="cpu", precision="fp32").probabilities(TEXTS)
+
+
+def test_export_writes_graphs_and_a_validation_report(exported):
+    assert (exported / "onnx" / "model.onnx").exists() and (exported / "onnx" / "model-int8.onnx").exists()
+    report = json.loads((exported / "precision.json").read_text())
+    for path in ("onnx-fp32", "int8"):
+        result = report["paths"][path]
+        assert 0.0 <= result["label_agreement"] <= 1.0 and result["paragraphs"] > 0
+        assert result["validated"] == (result["label_agreement"] >= 0.99)
+
+
+def test_onnx_fp32_matches_torch(exported):
+    reference = fp32_probs(exported)
+    onnx = ArticleScorer.from_pretrained(exported, precision="onnx-fp32").probabilities(TEXTS)
+    for a, b in zip(reference, onnx):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_int8_path_scores_close_to_fp32(exported):
+    reference = fp32_probs(exported)
+    scorer = ArticleScorer.from_pretrained(exported, precision="int8")
+    assert scorer.metadata == {"precision": "int8", "device": "cpu", "backend": "onnx"}
+    for a, b in zip(reference, scorer.probabilities(TEXTS)):
+        assert np.abs(a - b).max() < 0.1
+
+
+@pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no native bf16 kernels (AVX512-BF16/AMX)")
+def test_bf16_path_scores_close_to_fp32(exported):
+    reference = fp32_probs(exported)
+    scorer = ArticleScorer.from_pretrained(exported, precision="bf16")
+    assert scorer.metadata["precision"] == "bf16"
+    for a, b in zip(reference, scorer.probabilities(TEXTS)):
+        assert np.abs(a - b).max() < 0.1
+
+
+def test_auto_picks_only_validated_paths(exported):
+    report_path = exported / "precision.json"
+    original = report_path.read_text()
+    report = json.loads(original)
+    try:
+        for result in report["paths"].values():
+            result["validated"] = False
+        report_path.write_text(json.dumps(report))
+        assert choose_precision(exported, "cpu") == "fp32"
+        report["paths"]["int8"]["validated"] = True
+        report_path.write_text(json.dumps(report))
+        assert choose_precision(exported, "cpu") == "int8"
+        assert ArticleScorer.from_pretrained(exported, precision="auto").metadata["precision"] == "int8"
+    finally:
+        report_path.write_text(original)
+
+
+def test_auto_without_export_is_fp32(tiny_model_dir):
+    assert choose_precision(tiny_model_dir, "cpu") == "fp32"
+
+
+def test_missing_export_gives_a_clear_message(tiny_model_dir, capsys, tmp_path):
+    (tmp_path / "a.txt").write_text("Headline\n\nwang warned on tariffs and trade sanctions today.\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", str(tiny_model_dir), str(tmp_path / "a.txt"), "--precision", "int8",
+              "--output", str(tmp_path / "o.jsonl")])
+    assert exit_info.value.code == 2 and "topic-stance export" in capsys.readouterr().err

@@ -1,0 +1,149 @@
+"""Reduced-precision inference paths, exported and validated against fp32 before use.
+
+`topic-stance export --model DIR --format onnx [--quantize int8]` writes into the model folder:
+  onnx/model.onnx        fp32 graph (legacy exporter, so ONNX Runtime's BERT attention fusion applies)
+  onnx/model-int8.onnx   dynamic int8 quantisation of the fused graph (with --quantize int8)
+  precision.json         per path: agreement of predicted labels with the fp32 torch model on the
+                         validation split, max probability difference, and whether `auto` may use it
+A path is used by `--precision auto` only if its label agreement is >= 99%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ONNX_DIR = "onnx"
+REPORT = "precision.json"
+MIN_AGREEMENT = 0.99
+OPSET = 17
+
+
+class _Heads:
+    """Builds the export wrapper lazily (torch imported only when exporting)."""
+
+    @staticmethod
+    def wrap(model):
+        import torch
+
+        class Heads(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask):
+                out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+                return out.topic_logits, out.stance_logits
+
+        return Heads(model).eval()
+
+
+def export_onnx(model_dir: Path, quantize: str | None = None) -> list[Path]:
+    """Export the fp32 graph, fuse attention with ONNX Runtime's optimizer, optionally quantise."""
+    import torch
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from .model import TopicStanceModel
+
+    model = TopicStanceModel.from_pretrained(model_dir).float().eval()
+    target = model_dir / ONNX_DIR
+    target.mkdir(exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        ids = torch.ones((2, 16), dtype=torch.long)
+        torch.onnx.export(_Heads.wrap(model), (ids, torch.ones_like(ids)), str(raw), dynamo=False,
+                          input_names=["input_ids", "attention_mask"], output_names=["topic_logits", "stance_logits"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                        "attention_mask": {0: "batch", 1: "sequence"},
+                                        "topic_logits": {0: "batch"}, "stance_logits": {0: "batch"}},
+                          opset_version=OPSET)
+        encoder = model.config.encoder
+        fused = optimize_model(str(raw), model_type="bert", num_heads=encoder.num_attention_heads,
+                               hidden_size=encoder.hidden_size)
+        fp32_path = target / "model.onnx"
+        fused.save_model_to_file(str(fp32_path))
+        written.append(fp32_path)
+    if quantize == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        int8_path = target / "model-int8.onnx"
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
+        written.append(int8_path)
+    return written
+
+
+def validation_texts(model_dir: Path, data: list[str] | None = None) -> list[str]:
+    """The validation split the model was tuned on (files recorded in data.json), or given files."""
+    from .data import load_splits
+
+    if data is None:
+        manifest = json.loads((model_dir / "data.json").read_text())
+        data = [f["path"] for f in manifest["files"]]
+    return list(load_splits(data)["validation"]["text"])
+
+
+def agreement(reference, candidate, thresholds) -> dict:
+    """Share of paragraphs with identical topics and stance, and the max probability difference."""
+    (ref_topic, ref_stance), (cand_topic, cand_stance) = reference, candidate
+    thresholds = np.asarray(thresholds)
+    same_topics = ((ref_topic >= thresholds) == (cand_topic >= thresholds)).all(1)
+    same_stance = ref_stance.argmax(1) == cand_stance.argmax(1)
+    return {"paragraphs": int(len(same_stance)), "label_agreement": float((same_topics & same_stance).mean()),
+            "topic_agreement": float(same_topics.mean()), "stance_agreement": float(same_stance.mean()),
+            "max_prob_diff": float(max(np.abs(ref_topic - cand_topic).max(), np.abs(ref_stance - cand_stance).max()))}
+
+
+def validate_paths(model_dir: Path, texts: list[str], precisions: list[str]) -> dict:
+    """Score `texts` with fp32 and each candidate path; write and return precision.json."""
+    from .inference import ArticleScorer, cpu_supports_bf16
+
+    reference = ArticleScorer.from_pretrained(model_dir, device="cpu", precision="fp32").probabilities(texts)
+    report = {"reference": "fp32 torch", "min_agreement": MIN_AGREEMENT, "paths": {}}
+    for precision in precisions:
+        if precision == "bf16" and not cpu_supports_bf16():
+            report["paths"][precision] = {"validated": False, "reason": "this CPU has no bf16 support"}
+            continue
+        scorer = ArticleScorer.from_pretrained(model_dir, device="cpu", precision=precision)
+        result = agreement(reference, scorer.probabilities(texts), scorer.thresholds)
+        result["validated"] = result["label_agreement"] >= MIN_AGREEMENT
+        report["paths"][precision] = result
+    (model_dir / REPORT).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def main(argv: list[str]) -> None:
+    from .cli import UserError
+
+    parser = argparse.ArgumentParser(prog="topic-stance export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path)
+    parser.add_argument("--format", choices=("onnx",), default="onnx")
+    parser.add_argument("--quantize", choices=("int8",), default=None)
+    parser.add_argument("--data", nargs="+", help="label files whose validation split is used for the report "
+                                                   "(default: the files recorded in the model's data.json)")
+    args = parser.parse_args(argv)
+    if not (args.model / "model.safetensors").exists():
+        raise UserError(f"{args.model}: not a transformer model folder (no model.safetensors)")
+    try:
+        texts = validation_texts(args.model, args.data)
+    except (FileNotFoundError, KeyError) as err:
+        raise UserError(f"cannot find the validation data for {args.model} ({err}); pass --data") from None
+    written = export_onnx(args.model, args.quantize)
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
+    precisions = ["onnx-fp32"] + (["int8"] if args.quantize == "int8" else []) + ["bf16"]
+    report = validate_paths(args.model, texts, precisions)
+    for name, result in report["paths"].items():
+        if "label_agreement" in result:
+            print(f"{name:10s} label agreement with fp32 {result['label_agreement']:.2%} on {result['paragraphs']} "
+                  f"validation paragraphs, max prob diff {result['max_prob_diff']:.4f}: "
+                  f"{'validated' if result['validated'] else 'REFUSED by auto'}")
+        else:
+            print(f"{name:10s} not validated: {result['reason']}")
