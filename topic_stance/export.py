@@ -71,10 +71,13 @@ def export_onnx(model_dir: Path, quantize: str | None = None) -> list[Path]:
         fused.save_model_to_file(str(fp32_path))
         written.append(fp32_path)
     if quantize == "int8":
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         int8_path = target / "model-int8.onnx"
-        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
+        # The fused graph has contrib ops (Attention, SkipLayerNorm) that shape inference cannot type.
+        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         written.append(int8_path)
     return written
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from .data import label_counts
 from .labels import STANCES, TOPICS
-from .metrics import CALIBRATION_BINS, expected_calibration_error
 
 NO_TOPIC = "(no topic)"
 
@@ -123,7 +122,7 @@ def stance_by_topic(records: Iterable[dict], normalize: bool = True, ax=None):
     ax.invert_yaxis()
     ax.set_xlabel("share of paragraphs" if normalize else "paragraphs")
     ax.set_title("Stance by topic")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return ax
 
 
@@ -164,10 +163,11 @@ def per_label_f1_bars(reports: Mapping[str, dict], ax=None):
               [first["stance"]["per_class"][s]["support"] for s in stances]
     ax.axvline(len(topics) - 0.5, color="grey", lw=0.8, ls=":")
     ax.set_xticks(x, [f"{label}\n(n={n})" for label, n in zip(labels, support)], fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)  # headroom for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("F1")
     ax.set_title("Per-label F1 (topics left, stances right)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", ncol=min(len(reports), 2))
     return ax
 
 
@@ -206,12 +206,15 @@ def stance_confidence(stance_probs, stance_true) -> tuple[np.ndarray, np.ndarray
     return sp.max(1), sp.argmax(1) == np.asarray(stance_true, dtype=int)
 
 
-def reliability_diagram(confidence, correct, bins: int = CALIBRATION_BINS, title: str | None = None, ax=None):
-    """Accuracy against mean confidence per equal-width bin (the bins of the reported ECE).
+def reliability_diagram(confidence, correct, bins: int | None = None, title: str | None = None, ax=None):
+    """Accuracy against mean confidence per equal-width bin (by default the bins of the reported ECE).
 
     Bars on the diagonal are perfectly calibrated; bars below it are over-confident. Bar width
     is the bin, the number above it how many forecasts fell in it.
     """
+    from .metrics import CALIBRATION_BINS, expected_calibration_error  # imports `evaluate`: only when needed
+
+    bins = CALIBRATION_BINS if bins is None else bins
     confidence = np.asarray(confidence, dtype=float)
     correct = np.asarray(correct, dtype=float)
     ax = _axes(ax, (4.5, 4.5))
@@ -222,9 +225,11 @@ def reliability_diagram(confidence, correct, bins: int = CALIBRATION_BINS, title
         if not in_bin.any():
             continue
         accuracy, mean_conf = correct[in_bin].mean(), confidence[in_bin].mean()
+        first = not ax.patches
         ax.bar(edges[b], accuracy, width=edges[1] - edges[0], align="edge", color="tab:blue",
-               edgecolor="white", alpha=0.8)
-        ax.plot([mean_conf], [accuracy], "o", color="tab:orange", ms=4)
+               edgecolor="white", alpha=0.8, label="accuracy in bin" if first else None)
+        ax.plot([mean_conf], [accuracy], "o", color="tab:orange", ms=4,
+                label="mean confidence in bin" if first else None)
         ax.text(edges[b] + (edges[1] - edges[0]) / 2, min(accuracy + 0.02, 1.0), str(int(in_bin.sum())),
                 ha="center", va="bottom", fontsize=7)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
@@ -232,6 +237,8 @@ def reliability_diagram(confidence, correct, bins: int = CALIBRATION_BINS, title
     ax.set_ylim(0, 1.08)
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
+    if confidence.size:
+        ax.legend(loc="upper left", fontsize=8)
     ece = expected_calibration_error(confidence, correct, bins)
     ax.set_title(f"{title + ': ' if title else ''}reliability (ECE {ece:.3f}, n={confidence.size})")
     return ax
@@ -255,12 +262,12 @@ def precision_recall_per_topic(topic_probs, topic_true, thresholds: Sequence[flo
             ax.plot([], [], label=f"{name}: no gold positives")
             continue
         precision, recall, _ = precision_recall_curve(true[:, i], probs[:, i])
-        (line,) = ax.plot(recall, precision, drawstyle="steps-post", label=f"{name} (n={positives})")
+        (line,) = ax.plot(recall, precision, drawstyle="steps-post",
+                          label=f"{name} (n={positives}, threshold {thresholds[i]:.2f})")
         predicted = probs[:, i] >= thresholds[i]
         hits = int((predicted & (true[:, i] == 1)).sum())
         point_precision = hits / predicted.sum() if predicted.any() else 1.0
-        ax.plot([hits / positives], [point_precision], "o", color=line.get_color(), ms=8, mec="black",
-                label=f"  threshold {thresholds[i]:.2f}")
+        ax.plot([hits / positives], [point_precision], "o", color=line.get_color(), ms=8, mec="black", zorder=3)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("recall")
