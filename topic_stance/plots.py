@@ -189,7 +189,7 @@ def confusion_matrix(metrics: dict, normalize: bool = False, ax=None):
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
-    ax.set_title("Stance confusion matrix")
+    ax.set_title("Stance confusion matrix" + (" (share of each gold row)" if normalize else ""))
     return ax
 
 
