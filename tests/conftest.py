@@ -88,4 +88,4 @@ def tiny_model_dir(tmp_path_factory, tiny_encoder_dir, synthetic_data) -> Path:
 
     output = tmp_path_factory.mktemp("models") / "tiny"
     return train(TrainArguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(output),
-                                epochs=2, batch_size=8, device="cpu"))
+                                epochs=2, batch_size=8, device="cpu", bootstrap=100))

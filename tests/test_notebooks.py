@@ -131,17 +131,12 @@ def test_data_notebook_runs(python3_kernel):
     assert len(images) == 4
 
 
-def test_evaluation_notebook_matches_the_evaluate_command(python3_kernel, tiny_model_dir, synthetic_data,
-                                                          tmp_path, monkeypatch):
+def test_evaluation_notebook_matches_the_evaluate_command(python3_kernel, tiny_model_dir, synthetic_data, tmp_path):
     from topic_stance import training
     from topic_stance.cli import main
 
-    # The baseline's own metrics.json is not under test: skip its 1000-round bootstraps (most of its fit time).
-    score_split = training.score_split
-    monkeypatch.setattr(training, "score_split", lambda *args, **kwargs: score_split(*args, **{**kwargs, "rounds": 0}))
-    baseline = training.train(training.TrainArguments(data=[str(synthetic_data)], model="tfidf",
+    baseline = training.train(training.TrainArguments(data=[str(synthetic_data)], model="tfidf", bootstrap=0,
                                                       output=str(tmp_path / "tfidf")))
-    monkeypatch.undo()
     notebook_json, command_json = tmp_path / "notebook.json", tmp_path / "command.json"
     parameters = "\n".join([f"MODEL = {str(tiny_model_dir)!r}", f"BASELINE = {str(baseline)!r}",
                             f"DATA = [{str(synthetic_data)!r}]", "BOOTSTRAP = 50",

@@ -80,6 +80,19 @@ def expected_calibration_error(confidence, correct, bins: int = CALIBRATION_BINS
     return float(round(ece, 12))
 
 
+def topic_confidence(topic_probs, topic_true) -> tuple[np.ndarray, np.ndarray]:
+    """Every (paragraph, topic) as one binary forecast: (confidence in the decision at 0.5, correct)."""
+    tp = np.asarray(topic_probs, dtype=float)
+    tt = np.asarray(topic_true, dtype=float)
+    return np.where(tp >= 0.5, tp, 1 - tp).ravel(), ((tp >= 0.5) == (tt >= 0.5)).ravel()
+
+
+def stance_confidence(stance_probs, stance_true) -> tuple[np.ndarray, np.ndarray]:
+    """The top class's probability and whether it is the gold class."""
+    sp = np.asarray(stance_probs, dtype=float).reshape(len(stance_true), -1)
+    return sp.max(1), sp.argmax(1) == np.asarray(stance_true, dtype=int)
+
+
 def calibration_scores(topic_probs, topic_references, stance_probs, stance_references) -> dict:
     """ECE and Brier score for both heads.
 
@@ -92,12 +105,10 @@ def calibration_scores(topic_probs, topic_references, stance_probs, stance_refer
     sp = np.asarray(stance_probs, dtype=float)
     st = np.asarray(stance_references, dtype=int)
     onehot = np.eye(sp.shape[1])[st] if sp.size else sp
-    topic_conf = np.where(tp >= 0.5, tp, 1 - tp).ravel()
-    topic_correct = ((tp >= 0.5) == (tt >= 0.5)).ravel()
     return {
-        "topic_ece": expected_calibration_error(topic_conf, topic_correct),
+        "topic_ece": expected_calibration_error(*topic_confidence(tp, tt)),
         "topic_brier": float(np.mean((tp - tt) ** 2)) if tp.size else 0.0,
-        "stance_ece": expected_calibration_error(sp.max(1) if sp.size else [], sp.argmax(1) == st if sp.size else []),
+        "stance_ece": expected_calibration_error(*stance_confidence(sp, st)) if sp.size else 0.0,
         "stance_brier": float(np.mean(np.sum((sp - onehot) ** 2, axis=1))) if sp.size else 0.0,
     }
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .data import label_counts
 from .labels import STANCES, TOPICS
+from .metrics import CALIBRATION_BINS, expected_calibration_error, stance_confidence, topic_confidence  # noqa: F401
 
 NO_TOPIC = "(no topic)"
 
@@ -193,26 +194,12 @@ def confusion_matrix(metrics: dict, normalize: bool = False, ax=None):
     return ax
 
 
-def topic_confidence(topic_probs, topic_true) -> tuple[np.ndarray, np.ndarray]:
-    """Every (paragraph, topic) as one binary forecast: (confidence, correct), as metrics.calibration_scores."""
-    tp = np.asarray(topic_probs, dtype=float)
-    tt = np.asarray(topic_true, dtype=float)
-    return np.where(tp >= 0.5, tp, 1 - tp).ravel(), ((tp >= 0.5) == (tt >= 0.5)).ravel()
-
-
-def stance_confidence(stance_probs, stance_true) -> tuple[np.ndarray, np.ndarray]:
-    """The top class's probability and whether it is the gold class, as metrics.calibration_scores."""
-    sp = np.asarray(stance_probs, dtype=float).reshape(len(stance_true), -1)
-    return sp.max(1), sp.argmax(1) == np.asarray(stance_true, dtype=int)
-
-
 def reliability_diagram(confidence, correct, bins: int | None = None, title: str | None = None, ax=None):
     """Accuracy against mean confidence per equal-width bin (by default the bins of the reported ECE).
 
     Bars on the diagonal are perfectly calibrated; bars below it are over-confident. Bar width
     is the bin, the number above it how many forecasts fell in it.
     """
-    from .metrics import CALIBRATION_BINS, expected_calibration_error  # imports `evaluate`: only when needed
 
     bins = CALIBRATION_BINS if bins is None else bins
     confidence = np.asarray(confidence, dtype=float)

