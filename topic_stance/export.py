@@ -52,6 +52,9 @@ def export_onnx(model_dir: Path, quantize: str | None = None) -> list[Path]:
     from .model import TopicStanceModel
 
     model = TopicStanceModel.from_pretrained(model_dir).float().eval()
+    # Eager attention exports as plain MatMul/Softmax, the pattern ONNX Runtime fuses into Attention;
+    # the SDPA export (IsNaN/Where guards) is left unfused.
+    model.set_attn_implementation("eager")
     target = model_dir / ONNX_DIR
     target.mkdir(exist_ok=True)
     written = []
