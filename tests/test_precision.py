@@ -28,8 +28,10 @@ def fp32_probs(folder):
 def test_export_writes_graphs_and_a_validation_report(exported):
     assert (exported / "onnx" / "model.onnx").exists() and (exported / "onnx" / "model-int8.onnx").exists()
     report = json.loads((exported / "precision.json").read_text())
-    for path in ("onnx-fp32", "int8"):
+    assert report["fp32_paragraphs_per_s"] > 0 and report["machine"]
+    for path in ("onnx-fp32", "int8", "int8-guarded"):
         result = report["paths"][path]
+        assert result["paragraphs_per_s"] > 0
         assert 0.0 <= result["label_agreement"] <= 1.0 and result["paragraphs"] > 0
         assert result["validated"] == (result["label_agreement"] >= 0.99)
 
@@ -58,19 +60,44 @@ def test_bf16_path_scores_close_to_fp32(exported):
         assert np.abs(a - b).max() < 0.1
 
 
-def test_auto_picks_only_validated_paths(exported):
+def test_guarded_int8_rescores_uncertain_paragraphs_in_fp32(exported):
+    reference = fp32_probs(exported)
+    scorer = ArticleScorer.from_pretrained(exported, precision="int8-guarded")
+    topic, stance = scorer.probabilities(TEXTS)
+    engine = scorer.engine
+    assert scorer.metadata["precision"] == "int8-guarded"
+    fast_topic, fast_stance = engine.fast.predict_proba(TEXTS)
+    for i in range(len(TEXTS)):
+        near = (abs(fast_topic[i] - scorer.thresholds) < engine.margin).any() or \
+            np.diff(np.sort(fast_stance[i])[-2:])[0] < 2 * engine.margin
+        expected = (reference[0][i], reference[1][i]) if near else (fast_topic[i], fast_stance[i])
+        np.testing.assert_allclose(topic[i], expected[0], atol=1e-5)
+        np.testing.assert_allclose(stance[i], expected[1], atol=1e-5)
+
+
+def test_auto_picks_the_fastest_validated_path_measured_here(exported):
     report_path = exported / "precision.json"
     original = report_path.read_text()
     report = json.loads(original)
     try:
+        report["fp32_paragraphs_per_s"] = 100.0
         for result in report["paths"].values():
-            result["validated"] = False
+            result.update(validated=False, paragraphs_per_s=200.0)
         report_path.write_text(json.dumps(report))
-        assert choose_precision(exported, "cpu") == "fp32"
-        report["paths"]["int8"]["validated"] = True
+        assert choose_precision(exported, "cpu") == "fp32"           # nothing validated
+        report["paths"]["int8"].update(validated=True, paragraphs_per_s=300.0)
+        report["paths"]["onnx-fp32"].update(validated=True, paragraphs_per_s=150.0)
         report_path.write_text(json.dumps(report))
-        assert choose_precision(exported, "cpu") == "int8"
+        assert choose_precision(exported, "cpu") == "int8"            # fastest validated
         assert ArticleScorer.from_pretrained(exported, precision="auto").metadata["precision"] == "int8"
+        report["paths"]["int8"]["paragraphs_per_s"] = 90.0
+        report["paths"]["onnx-fp32"]["paragraphs_per_s"] = 95.0
+        report_path.write_text(json.dumps(report))
+        assert choose_precision(exported, "cpu") == "fp32"           # validated but slower than fp32
+        report["machine"] = "another cpu x64"
+        report["paths"]["int8"]["paragraphs_per_s"] = 900.0
+        report_path.write_text(json.dumps(report))
+        assert choose_precision(exported, "cpu") == "fp32"           # speeds measured elsewhere do not count
     finally:
         report_path.write_text(original)
 

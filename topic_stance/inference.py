@@ -184,6 +184,44 @@ class OnnxEngine(TransformerEngine):
         return topic.astype(np.float32), stance.astype(np.float32)
 
 
+class GuardedEngine:
+    """int8 for every paragraph, fp32 again for the few near a decision boundary.
+
+    A paragraph is re-scored in fp32 when a topic probability lies within `margin` of its
+    threshold or the top two stance probabilities lie within 2 * `margin` of each other:
+    int8's small errors can only flip labels there, so labels match fp32 at a fraction of its cost.
+    """
+
+    backend = "onnx+torch"
+    device = "cpu"
+
+    def __init__(self, fast: "OnnxEngine", exact: TransformerEngine, margin: float = 0.1):
+        self.fast, self.exact, self.margin = fast, exact, margin
+        self.config, self.tokenizer = fast.config, fast.tokenizer
+        self.topic_labels, self.stance_labels = fast.topic_labels, fast.stance_labels
+        self.topic_thresholds = fast.topic_thresholds
+        self.precision = "int8-guarded"
+        self.last_fallback_share = 0.0
+
+    def encode(self, texts: Sequence[str]) -> dict:
+        texts = list(texts)
+        return {"texts": texts, "fast": self.fast.encode(texts)}
+
+    def probabilities(self, encoded: dict) -> tuple[np.ndarray, np.ndarray]:
+        topic, stance = self.fast.probabilities(encoded["fast"])
+        top2 = np.sort(stance, axis=1)[:, -2:]
+        unsure = (np.abs(topic - np.asarray(self.topic_thresholds)) < self.margin).any(1) | \
+            (top2[:, 1] - top2[:, 0] < 2 * self.margin)
+        rows = np.flatnonzero(unsure)
+        if len(rows):
+            topic[rows], stance[rows] = self.exact.predict_proba([encoded["texts"][i] for i in rows])
+        self.last_fallback_share = len(rows) / max(len(topic), 1)
+        return topic, stance
+
+    def predict_proba(self, texts: Sequence[str]):
+        return self.probabilities(self.encode(texts))
+
+
 class BaselineEngine:
     """The TF-IDF baseline behind the same interface (no tokeniser, no windows needed)."""
 
@@ -210,13 +248,26 @@ def resolve_device(device: str) -> str:
     return pick_device(device)
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8", "onnx-fp32")
-ONNX_FILES = {"int8": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
-AUTO_ORDER = ("int8", "bf16", "onnx-fp32")  # fastest first, as measured by benchmarks/bench_inference.py
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8", "int8-guarded", "onnx-fp32")
+ONNX_FILES = {"int8": "onnx/model-int8.onnx", "int8-guarded": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
+
+
+def machine_id() -> str:
+    """CPU model and core count: speeds measured on one machine say nothing about another."""
+    import os
+
+    model = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model} x{os.cpu_count()}"
 
 
 def choose_precision(path: Path, device: str) -> str:
-    """`auto`: on CUDA bf16 (or fp16); on CPU the fastest path validated in precision.json, else fp32."""
+    """`auto`: on CUDA bf16 (or fp16); on CPU the fastest path that `topic-stance export` validated
+    (label agreement >= 99%) and measured faster than fp32 on this same machine; otherwise fp32."""
     import torch
 
     if device == "cuda":
@@ -224,16 +275,16 @@ def choose_precision(path: Path, device: str) -> str:
     report_path = path / "precision.json"
     if device != "cpu" or not report_path.exists():
         return "fp32"
-    validated = {name for name, r in json.loads(report_path.read_text())["paths"].items() if r.get("validated")}
-    for precision in AUTO_ORDER:
-        if precision not in validated:
-            continue
-        if precision == "bf16" and not cpu_supports_bf16():
-            continue
-        if precision in ONNX_FILES and not ((path / ONNX_FILES[precision]).exists() and _has_onnxruntime()):
-            continue
-        return precision
-    return "fp32"
+    report = json.loads(report_path.read_text())
+    if report.get("machine") != machine_id():
+        return "fp32"
+    best, best_speed = "fp32", report.get("fp32_paragraphs_per_s", 0.0)
+    for precision, result in report["paths"].items():
+        usable = result.get("validated") and precision in PRECISIONS and (
+            precision not in ONNX_FILES or ((path / ONNX_FILES[precision]).exists() and _has_onnxruntime()))
+        if usable and result.get("paragraphs_per_s", 0.0) > best_speed:
+            best, best_speed = precision, result["paragraphs_per_s"]
+    return best
 
 
 def _has_onnxruntime() -> bool:
@@ -268,9 +319,13 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
         onnx_path = path / ONNX_FILES[precision]
         if not onnx_path.exists():
             raise FileNotFoundError(f"{onnx_path} is missing: run `topic-stance export --model {path} --format onnx"
-                                    f"{' --quantize int8' if precision == 'int8' else ''}`")
-        return OnnxEngine(onnx_path, TopicStanceConfig.from_pretrained(path), tokenizer, batch_size, max_length,
-                          precision=precision)
+                                    f"{'' if precision == 'onnx-fp32' else ' --quantize int8'}`")
+        engine = OnnxEngine(onnx_path, TopicStanceConfig.from_pretrained(path), tokenizer, batch_size, max_length,
+                            precision=precision)
+        if precision == "int8-guarded":
+            exact = TransformerEngine(TopicStanceModel.from_pretrained(path), tokenizer, "cpu", batch_size, max_length)
+            return GuardedEngine(engine, exact)
+        return engine
     if precision == "fp16" and device == "cpu":
         raise ValueError("fp16 needs a GPU; on a CPU use bf16 or int8")
     return TransformerEngine(TopicStanceModel.from_pretrained(path), tokenizer, device, batch_size, max_length,
