@@ -90,3 +90,48 @@ def test_imbalance_weights_favour_rare_labels(tiny_model_dir):
     pos_weight, class_weight = imbalance_weights(splits)
     assert len(pos_weight) == 4 and all(w >= 1 for w in pos_weight)
     assert np.mean(class_weight) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path, synthetic_data, tiny_encoder_dir, monkeypatch):
+    """A run killed after its first checkpoint resumes there with --resume instead of starting over."""
+    from transformers import TrainerCallback
+
+    import topic_stance.training as training
+
+    class StopAfterFirstSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt
+
+    original = training.build_trainer
+
+    def interrupted(*args, **kwargs):
+        trainer = original(*args, **kwargs)
+        trainer.add_callback(StopAfterFirstSave())
+        return trainer
+
+    output = tmp_path / "m"
+    arguments = dict(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(output), epochs=3,
+                     batch_size=8, device="cpu", bootstrap=0, patience=5)
+    monkeypatch.setattr(training, "build_trainer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainArguments(**arguments))
+    monkeypatch.undo()
+    staging = tmp_path / ".m.incomplete" / "checkpoints"
+    checkpoints = [p.name for p in staging.iterdir()]
+    assert not output.exists() and len(checkpoints) == 1 and checkpoints[0].startswith("checkpoint-")
+
+    resumed_from = []
+    original_train = training.build_trainer
+
+    def spy(*args, **kwargs):
+        trainer = original_train(*args, **kwargs)
+        real = trainer.train
+        trainer.train = lambda resume_from_checkpoint=None: (resumed_from.append(resume_from_checkpoint),
+                                                             real(resume_from_checkpoint=resume_from_checkpoint))[1]
+        return trainer
+
+    monkeypatch.setattr(training, "build_trainer", spy)
+    folder = train(TrainArguments(**arguments, resume=True))
+    assert resumed_from and resumed_from[0].endswith(checkpoints[0])
+    assert json.loads((folder / "metrics.json").read_text())["epochs_run"] == 3.0
+    assert not (tmp_path / ".m.incomplete").exists()
