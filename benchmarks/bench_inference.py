@@ -27,7 +27,6 @@ from topic_stance.export import agreement
 from topic_stance.inference import ONNX_FILES, ArticleScorer, cpu_supports_bf16
 from topic_stance.labels import load_records
 from topic_stance.model import TopicStanceModel
-from topic_stance.training import resolve_base_model
 
 
 def matmul_gflops(dtype=torch.float32, seconds: float = 2.0) -> float:

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 import torch
-from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
 
 from topic_stance.data import load_splits
 from topic_stance.model import TopicStanceModel

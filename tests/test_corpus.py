@@ -1,6 +1,5 @@
 """The authored corpus: built from raw files by the splitter, floors met, no copies, no near-duplicates."""
 
-import json
 from pathlib import Path
 
 from topic_stance import corpus

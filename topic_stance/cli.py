@@ -6,7 +6,6 @@ message and exit code 2, never a traceback from inside a library.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from .cli import UserError
 from .io import MAX_PARAGRAPH_CHARS, OUTPUT_FORMATS, InputRecord, ResultWriter, atomic_path, expand_inputs, read_inputs
