@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .labels import Problem, LabelFileError, validate_record
+from .labels import LabelFileError, Problem, iter_jsonl, validate_record
 from .paragraphs import comparison_key, split_article
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -39,13 +39,9 @@ def read_annotations(paths: list[Path]) -> tuple[dict[tuple[str, int], dict], li
     found: dict[tuple[str, int], dict] = {}
     problems: list[Problem] = []
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                problems.append(Problem(str(path), number, "<json>", f"invalid JSON: {err.msg}"))
+        for number, record in iter_jsonl(path):
+            if isinstance(record, Problem):
+                problems.append(record)
                 continue
             if not isinstance(record, dict) or not isinstance(record.get("paragraph"), int):
                 problems.append(Problem(str(path), number, "paragraph", "missing or not an integer"))

@@ -27,23 +27,20 @@ MIN_AGREEMENT = 0.99
 OPSET = 17
 
 
-class _Heads:
-    """Builds the export wrapper lazily (torch imported only when exporting)."""
+def _heads_only(model):
+    """The model as a module mapping (input_ids, attention_mask) to (topic_logits, stance_logits)."""
+    import torch
 
-    @staticmethod
-    def wrap(model):
-        import torch
+    class Heads(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
 
-        class Heads(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
+        def forward(self, input_ids, attention_mask):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+            return out.topic_logits, out.stance_logits
 
-            def forward(self, input_ids, attention_mask):
-                out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
-                return out.topic_logits, out.stance_logits
-
-        return Heads(model).eval()
+    return Heads(model).eval()
 
 
 def export_onnx(model_dir: Path, quantize: str | None = None) -> list[Path]:
@@ -63,7 +60,7 @@ def export_onnx(model_dir: Path, quantize: str | None = None) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         ids = torch.ones((2, 16), dtype=torch.long)
-        torch.onnx.export(_Heads.wrap(model), (ids, torch.ones_like(ids)), str(raw), dynamo=False,
+        torch.onnx.export(_heads_only(model), (ids, torch.ones_like(ids)), str(raw), dynamo=False,
                           input_names=["input_ids", "attention_mask"], output_names=["topic_logits", "stance_logits"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                                         "attention_mask": {0: "batch", 1: "sequence"},

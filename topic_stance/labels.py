@@ -93,6 +93,28 @@ def article_id_of(record: dict) -> str:
     return head if sep else record["id"]
 
 
+def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) for each non-blank line; a Problem instead of the value where a
+    line is not UTF-8 or not JSON, and one Problem for an unreadable file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        yield 0, Problem(str(path), 0, "<file>", f"cannot read: {err.strerror or err}")
+        return
+    for number, raw_line in enumerate(raw.splitlines(), start=1):
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as err:
+            yield number, Problem(str(path), number, "<line>", f"not UTF-8 (byte {err.start})")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            yield number, Problem(str(path), number, "<json>", f"invalid JSON: {err.msg} (column {err.colno})")
+
+
 def read_label_file(path: str | Path) -> tuple[list[dict], list[Problem]]:
     """Parse a JSON Lines label file, keeping every valid record and listing every problem.
 
@@ -105,22 +127,9 @@ def read_label_file(path: str | Path) -> tuple[list[dict], list[Problem]]:
     records: list[dict] = []
     problems: list[Problem] = []
     seen_ids: dict[str, int] = {}
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        return [], [Problem(str(path), 0, "<file>", f"cannot read: {err.strerror or err}")]
-    for number, raw_line in enumerate(raw.splitlines(), start=1):
-        try:
-            line = raw_line.decode("utf-8")
-        except UnicodeDecodeError as err:
-            problems.append(Problem(str(path), number, "<line>", f"not UTF-8 (byte {err.start})"))
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(Problem(str(path), number, "<json>", f"invalid JSON: {err.msg} (column {err.colno})"))
+    for number, record in iter_jsonl(path):
+        if isinstance(record, Problem):
+            problems.append(record)
             continue
         found = validate_record(record, str(path), number)
         if not found and record["id"] in seen_ids:

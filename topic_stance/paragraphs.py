@@ -12,6 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+# "By Jane Doe and Li Wei, Reuters": matched case-sensitively, so "By the end of the week, ..." stays.
+_BYLINE = re.compile(r"[Bb][Yy] [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}(,? (and|&) [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3})?"
+                     r"(,? [\w ,]{0,40})?")
 # Lines that are never body text, wherever they stand (matched on the normalised line).
 _BOILERPLATE = [
     r"skip to (main )?content",
@@ -26,7 +29,6 @@ _BOILERPLATE = [
     r"conforms to the trust project.*",
     r"article topic follows:.*",
     r"(story|reporting|written|words|text|edited) by\b.{0,80}",
-    r"[Bb][Yy] [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}(,? (and|&) [A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3})?(,? [\w ,]{0,40})?",
     r"(updated|published|posted|last updated):? .{0,60}",
     r"(photo|image|picture|file photo|video)( credit)?:.*",
     r"(listen to|watch:?) (this|the) (article|story|video).*",
@@ -48,7 +50,6 @@ _CAPTION_CREDIT = re.compile(
     re.IGNORECASE,
 )
 _BOILERPLATE_RE = re.compile(r"^(?:" + "|".join(_BOILERPLATE) + r")$", re.IGNORECASE)
-_BYLINE_CASE_SENSITIVE = re.compile(_BOILERPLATE[12])
 _FOOTER_RE = re.compile(r"^(?:" + "|".join(_FOOTER) + r")$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…:;]$")
 _TRAILING_CLOSERS = "\"'”’)]» "
@@ -96,9 +97,7 @@ def comparison_key(text: str) -> str:
 def is_boilerplate(line: str) -> bool:
     """Navigation, share buttons, bylines, captions, datelines: lines that carry no body text."""
     plain = comparison_key(line)
-    if _BOILERPLATE_RE.match(plain) and not plain.startswith("by "):
-        return True
-    if plain.startswith("by ") and _BYLINE_CASE_SENSITIVE.fullmatch(normalise(line).translate(_QUOTES)):
+    if _BOILERPLATE_RE.match(plain) or _BYLINE.fullmatch(normalise(line).translate(_QUOTES)):
         return True
     return bool(_CAPTION_CREDIT.search(normalise(line)))
 
