@@ -1,9 +1,8 @@
-"""Train the topic-stance model: `python train.py [--model bundled|tfidf|HUB_ID|DIR] [--epochs N] ...`
+"""Train the topic-stance model: `python train.py [--model bundled|mpnet|HUB_ID|DIR] [--epochs N] ...`
 
-Read top to bottom: parse arguments -> load article-grouped splits -> build the two-head model
-on the chosen encoder -> Trainer with dynamic padding, length-grouped batches and early stopping
--> fit temperatures and topic thresholds on validation -> score validation and test beside
-the TF-IDF baseline -> write models/<name> atomically. See topic_stance/training.py.
+The run itself reads top to bottom in topic_stance/train.py (phases: arguments -> splits ->
+teacher targets -> tokenise -> model -> Trainer -> calibrate -> evaluate -> save); its helpers
+are in topic_stance/training.py. Every stock `transformers.TrainingArguments` flag works here.
 """
 
 import sys

@@ -84,8 +84,9 @@ def synthetic_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_encoder_dir, synthetic_data) -> Path:
     """A two-head model trained for 2 epochs on the synthetic corpus (seconds on a CPU)."""
-    from topic_stance.training import TrainArguments, train
+    from topic_stance.train import train
+    from topic_stance.training import make_arguments
 
     output = tmp_path_factory.mktemp("models") / "tiny"
-    return train(TrainArguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(output),
-                                epochs=2, batch_size=8, device="cpu", bootstrap=100))
+    return train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(output),
+                                 epochs=2, batch_size=8, device="cpu", bootstrap=100))

@@ -1,7 +1,7 @@
 """topic-stance: label news paragraphs about US–China diplomacy by topic and stance.
 
->>> from topic_stance import ArticleScorer
->>> scorer = ArticleScorer.from_pretrained("models/minilm-topic-stance")
+Importing the package registers the model with transformers' Auto classes and the
+`pipeline("topic-stance", model=FOLDER)` task, when torch and transformers are installed.
 """
 
 from .labels import STANCES, TOPICS
@@ -10,7 +10,7 @@ __all__ = ["ArticleScorer", "TopicStanceConfig", "TopicStanceModel", "TOPICS", "
 
 
 def __getattr__(name):
-    # Lazy imports: `import topic_stance` stays fast and torch-free for the splitter and labels.
+    # Lazy attributes: the scorer, model classes and data loader import torch / datasets on first use.
     if name == "ArticleScorer":
         from .inference import ArticleScorer
         return ArticleScorer
@@ -21,3 +21,14 @@ def __getattr__(name):
         from .data import load_splits
         return load_splits
     raise AttributeError(name)
+
+
+def _register() -> None:
+    try:
+        from .pipeline import register
+    except ImportError:  # torch or transformers missing: the splitter and labels still work
+        return
+    register()
+
+
+_register()

@@ -1,59 +1,336 @@
-"""`topic-stance` command line: train, baseline, predict, evaluate, errors, export.
+"""`topic-stance` command line: every parser, and the one place errors become messages and exit codes.
 
-Each subcommand is a thin layer over one module; errors in user input become one clear
-message and exit code 2, never a traceback from inside a library.
+Library code raises ordinary exceptions (errors.py, LabelFileError, FileNotFoundError, ...);
+`main` maps them to one clear line on stderr and exit status 2, Ctrl-C to 130, and anything
+unexpected to exit status 1 with the exception named (TOPIC_STANCE_DEBUG=1 shows the traceback).
+Flags are spelled with dashes; the underscore spelling of v1 is accepted too.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import os
 import sys
+import time
+from pathlib import Path
 
-from .labels import LabelFileError
+COMMANDS = {
+    "train": "fine-tune the two-head model (python train.py --help for every option)",
+    "baseline": "train the TF-IDF + logistic regression baseline on the same splits",
+    "teacher-targets": "score the training text with the teacher and write its soft targets",
+    "predict": "score articles or paragraphs and write .jsonl / .csv / .parquet",
+    "evaluate": "metrics on labelled data (optionally beside a second model) and behavioural checks",
+    "errors": "the labelled paragraphs a model gets wrong, most confident first",
+    "export": "export ONNX (fp32, int8) and validate reduced-precision paths against fp32",
+}
+USER_ERRORS: tuple[type[BaseException], ...] = ()
 
-COMMANDS = ("train", "baseline", "predict", "evaluate", "errors", "export")
+
+def flag(parser, name: str, **kwargs):
+    """Add `--dashed-name` with the `--underscore_name` spelling accepted as an alias."""
+    names = [name] + (["--" + name[2:].replace("-", "_")] if "-" in name[2:] else [])
+    return parser.add_argument(*names, **kwargs)
 
 
-class UserError(Exception):
-    """Bad input or a refused action: printed as one message, exit status 2."""
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
+def scorer_flags(parser) -> None:
+    from .engines import MIN_MAX_LENGTH, PRECISIONS
+
+    def max_length(text: str) -> int:
+        value = int(text)
+        if value < MIN_MAX_LENGTH:
+            raise argparse.ArgumentTypeError(f"must be >= {MIN_MAX_LENGTH} tokens, got {value}")
+        return value
+
+    flag(parser, "--model", required=True, help="trained model folder (transformer or TF-IDF baseline)")
+    flag(parser, "--batch-size", type=positive_int, default=64, help="paragraphs per forward pass")
+    flag(parser, "--max-length", type=max_length, default=None,
+         help="tokens per window (default: the model's, as calibrated); longer paragraphs are windowed")
+    flag(parser, "--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    flag(parser, "--precision", default="fp32", choices=PRECISIONS,
+         help="auto picks the fastest path that `export` validated on this machine")
+
+
+def load_scorer(args):
+    from .inference import ArticleScorer
+
+    return ArticleScorer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size,
+                                         max_length=args.max_length, precision=args.precision)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .io import MAX_PARAGRAPH_CHARS, OUTPUT_FORMATS
+
+    parser = argparse.ArgumentParser(prog="topic-stance", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, text in COMMANDS.items():
+        if name in ("train", "baseline"):
+            sub.add_parser(name, help=text, add_help=False)  # parsed by HfArgumentParser (train_parser)
+
+    p = sub.add_parser("teacher-targets", help=COMMANDS["teacher-targets"])
+    flag(p, "--teacher", default="models/mpnet-topic-stance", help="the trained teacher folder")
+    flag(p, "--data", nargs="+", default=None, help="label files whose train/validation text is scored "
+                                                    "(default: the bundled data/labelled)")
+    flag(p, "--output", default=None, help="targets file (default: data/teacher/targets.jsonl)")
+    flag(p, "--batch-size", type=positive_int, default=32)
+
+    p = sub.add_parser("predict", help=COMMANDS["predict"])
+    scorer_flags(p)
+    p.add_argument("inputs", nargs="+", help=".txt files, folders, .jsonl with {id, text} per line, or - for stdin")
+    flag(p, "--output", required=True, help="OUT" + "|OUT".join(OUTPUT_FORMATS) + " (.jsonl: one article a line; "
+                                            ".csv/.parquet: one paragraph a row)")
+    flag(p, "--unit", choices=("article", "paragraph"), default="article",
+         help="paragraph: each record / line is one paragraph, not split, id kept")
+    flag(p, "--on-error", choices=("fail", "skip"), default="fail",
+         help="fail: stop before writing anything; skip: leave bad records out and report them")
+    flag(p, "--max-chars", type=positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
+    flag(p, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
+    flag(p, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
+
+    p = sub.add_parser("evaluate", help=COMMANDS["evaluate"])
+    scorer_flags(p)
+    flag(p, "--data", nargs="+", help="label files or folders in the guide's format")
+    flag(p, "--output", help="write all metrics as JSON here")
+    flag(p, "--compare", help="a second model folder (e.g. the TF-IDF baseline) shown side by side")
+    flag(p, "--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals (0: off)")
+    flag(p, "--checks", nargs="*", default=None,
+         help="run the behavioural suite (default files: data/checks) and print pass rates per capability")
+
+    p = sub.add_parser("errors", help=COMMANDS["errors"])
+    scorer_flags(p)
+    flag(p, "--data", nargs="+", required=True)
+    flag(p, "--limit", type=positive_int, default=30)
+    flag(p, "--output", help="write every mistake as JSON Lines here")
+
+    p = sub.add_parser("export", help=COMMANDS["export"])
+    flag(p, "--model", required=True, type=Path)
+    flag(p, "--format", choices=("onnx",), default="onnx")
+    flag(p, "--quantize", choices=("int8",), default=None)
+    flag(p, "--data", nargs="+", help="label files whose validation split is used for the report "
+                                      "(default: the files recorded in the model's data.json)")
+    return parser
+
+
+# ---------------------------------------------------------------- commands
 def run_train(argv: list[str], baseline: bool = False) -> None:
-    from transformers import HfArgumentParser
+    from .training import parse_train_arguments
 
-    from .training import TrainArguments, train
-
-    parser = HfArgumentParser(TrainArguments, prog="topic-stance " + ("baseline" if baseline else "train"))
-    (args,) = parser.parse_args_into_dataclasses(argv)
+    args, training_args = parse_train_arguments(argv, prog=f"topic-stance {'baseline' if baseline else 'train'}")
     if baseline:
-        args.model = "tfidf"
-    folder = train(args)
+        from .training import train_baseline
+
+        folder = train_baseline(args)
+    else:
+        from .train import train
+
+        folder = train(args, training_args)
     print(f"model written to {folder}")
+
+
+def run_teacher_targets(args) -> None:
+    from .data import DEFAULT_LABEL_DIR, load_splits
+    from .distill import write_targets
+    from .training import DEFAULT_TEACHER_TARGETS
+
+    splits = load_splits(args.data or [DEFAULT_LABEL_DIR])
+    texts = list(splits["train"]["text"]) + list(splits["validation"]["text"])
+    output = Path(args.output) if args.output else DEFAULT_TEACHER_TARGETS
+    header = write_targets(args.teacher, texts, output, args.batch_size)
+    print(f"wrote {output}: teacher soft targets for {header['texts']} paragraphs "
+          f"(teacher weights sha256 {header['teacher_weights_sha256'][:12]}...)", file=sys.stderr)
+
+
+def run_predict(args) -> None:
+    from .io import OUTPUT_FORMATS, ResultWriter, atomic_path, expand_inputs, read_inputs
+    from .errors import TopicStanceError
+    from .labels import Problem
+
+    output = Path(args.output)
+    fmt = output.suffix.lower() or ".jsonl"
+    if fmt not in OUTPUT_FORMATS:
+        raise TopicStanceError(f"--output {output}: unknown format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    paths = expand_inputs(args.inputs)
+    from . import io as io_module
+
+    if hasattr(io_module, "check_output_path"):
+        io_module.check_output_path(output, paths)
+
+    def records():
+        return read_inputs(paths, args.unit, args.max_chars)
+
+    if args.on_error == "fail":  # a validation pass first: nothing is written if any input is bad
+        problems = [item for item in records() if isinstance(item, Problem)]
+        if problems:
+            raise TopicStanceError(f"{len(problems)} bad input(s), nothing written (use --on-error skip to leave "
+                                   f"them out):\n" + "\n".join(f"  {p}" for p in problems[:50]))
+    scorer = load_scorer(args)
+    skipped: list = []
+
+    def good_records():
+        for item in records():
+            if isinstance(item, Problem):
+                skipped.append(item)
+                print(f"skipped: {item}", file=sys.stderr)
+            else:
+                yield item
+
+    started, articles, paragraphs = time.time(), 0, 0
+    with atomic_path(output) as tmp:
+        with ResultWriter(tmp, fmt, scorer.topic_labels, scorer.stance_labels, args.unit) as writer:
+            for result in progress(score_records(scorer, good_records(), args.unit), unit=args.unit):
+                writer.write(result)
+                articles += 1
+                paragraphs += len(result["paragraphs"])
+    meta = {"model": str(args.model), **scorer.metadata, "unit": args.unit, "inputs": [str(p) for p in paths],
+            "records": articles, "paragraphs": paragraphs, "skipped": len(skipped),
+            "skipped_details": [str(p) for p in skipped], "seconds": round(time.time() - started, 2)}
+    with atomic_path(output.with_name(output.name + ".meta.json")) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"scored {articles} {args.unit}(s), {paragraphs} paragraph(s) in {meta['seconds']} s "
+          f"({scorer.metadata['precision']}); skipped {len(skipped)}; wrote {output}", file=sys.stderr)
+
+
+def score_records(scorer, records, unit: str):
+    """One article dict per input record (a one-paragraph 'article' for --unit paragraph)."""
+    if unit == "article":
+        for result in scorer.score_articles({"id": r.id, "text": r.text, "meta": getattr(r, "meta", None)}
+                                            for r in records):
+            yield result.to_dict()
+        return
+    batch: list = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == 512:
+            yield from _paragraph_batch(scorer, batch)
+            batch = []
+    yield from _paragraph_batch(scorer, batch)
+
+
+def _paragraph_batch(scorer, batch):
+    for record, result in zip(batch, scorer.score_paragraphs([r.text for r in batch], ids=[r.id for r in batch])):
+        article = {"id": record.id, "headline": None, "paragraphs": [result.to_dict()]}
+        if getattr(record, "meta", None):
+            article["meta"] = record.meta
+        yield article
+
+
+def progress(iterable, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(iterable, unit=unit, disable=not sys.stderr.isatty())
+
+
+def run_evaluate(args) -> None:
+    from .errors import TopicStanceError
+    from .evaluation import evaluation_report, format_table
+    from .io import atomic_path
+    from .labels import load_records
+
+    if not args.data and args.checks is None:
+        raise TopicStanceError("evaluate needs --data FILES, --checks, or both")
+    if args.compare and not Path(args.compare, "config.json").exists():
+        raise TopicStanceError(f"--compare {args.compare}: not a model folder (no config.json)")
+    records = load_records(args.data) if args.data else []
+    scorers = {args.model: load_scorer(args)}
+    if args.compare:
+        scorers[args.compare] = load_scorer(argparse.Namespace(**{**vars(args), "model": args.compare}))
+    payload: dict = {}
+    if records:
+        reports = {name: evaluation_report(scorer, records, args.bootstrap) for name, scorer in scorers.items()}
+        print(format_table(reports))
+        payload = {"data": [str(p) for p in args.data], **({"models": reports} if args.compare else reports[args.model])}
+    if args.checks is not None:
+        from .checks import DEFAULT_CHECKS, format_checks, load_checks, run_checks
+
+        checks = load_checks(args.checks or [DEFAULT_CHECKS])
+        for name, scorer in scorers.items():
+            report = run_checks(scorer, checks)
+            print(f"\nbehavioural checks, {name}:\n{format_checks(report)}")
+            payload.setdefault("checks", {})[name] = report
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal: control characters (escape codes) shown as \\x.. escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def run_errors(args) -> None:
+    from .evaluation import find_errors
+    from .io import atomic_path
+    from .labels import load_records
+
+    mistakes = find_errors(load_scorer(args), load_records(args.data))
+    for m in mistakes[:args.limit]:
+        print(f"{m['confidence']:.2f}  {printable(m['id'])}  {m['kind']}: gold {m['gold']}  predicted {m['predicted']}\n"
+              f"      {printable(m['text'][:160])}")
+    print(f"{len(mistakes)} mistake(s) in total", file=sys.stderr)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in mistakes))
+
+
+def run_export(args) -> None:
+    from .export import describe, run_export as export
+
+    written, report = export(args.model, args.quantize, args.data)
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
+    print(describe(report))
+
+
+HANDLERS = {"teacher-targets": run_teacher_targets, "predict": run_predict, "evaluate": run_evaluate,
+            "errors": run_errors, "export": run_export}
+
+
+# ---------------------------------------------------------------- the error boundary
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input or a refused action: one line, exit status 2."""
+    from .errors import TopicStanceError
+    from .labels import LabelFileError
+
+    return (TopicStanceError, LabelFileError, FileNotFoundError, FileExistsError, IsADirectoryError,
+            NotADirectoryError, PermissionError)
+
+
+def dispatch(argv: list[str]) -> None:
+    if argv and argv[0] in ("train", "baseline"):
+        run_train(argv[1:], baseline=argv[0] == "baseline")
+        return
+    args = build_parser().parse_args(argv)
+    HANDLERS[args.command](args)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: topic-stance {" + ",".join(COMMANDS) + "} [options]   (topic-stance COMMAND --help)",
-              file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
-        sys.exit(0 if argv and argv[0] in ("-h", "--help") else 2)
-    command, rest = argv[0], argv[1:]
     try:
-        if command in ("train", "baseline"):
-            run_train(rest, baseline=command == "baseline")
-        else:
-            from . import commands
-
-            getattr(commands, command)(rest)
-    except (LabelFileError, UserError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        dispatch(argv)
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         sys.exit(130)
-    except SystemExit as err:
-        if isinstance(err.code, str):
-            print(f"error: {err.code}", file=sys.stderr)
-            sys.exit(2)
-        raise
+    except user_errors() as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:  # disk full, unwritable output, ...
+        print(f"error: {err.strerror or err}{f': {err.filename}' if err.filename else ''}", file=sys.stderr)
+        sys.exit(2)
+    except SystemExit:
+        raise  # argparse's own usage errors and --help
+    except BaseException as err:  # includes tokenizer / safetensors panics, which are not Exceptions
+        if os.environ.get("TOPIC_STANCE_DEBUG"):
+            raise
+        print(f"error: unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
+              f"(set TOPIC_STANCE_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)

@@ -12,14 +12,14 @@ paragraphs whose int8 probabilities lie near a decision (threshold or stance tie
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .decision import decide_stance, decide_topics
 
 ONNX_DIR = "onnx"
 REPORT = "precision.json"
@@ -90,16 +90,17 @@ def validation_texts(model_dir: Path, data: list[str] | None = None) -> list[str
 
     if data is None:
         manifest = json.loads((model_dir / "data.json").read_text())
-        data = [f["path"] for f in manifest["files"]]
+        from .training import REPO
+
+        data = [f["path"] if Path(f["path"]).is_absolute() else str(REPO / f["path"]) for f in manifest["files"]]
     return list(load_splits(data)["validation"]["text"])
 
 
 def agreement(reference, candidate, thresholds) -> dict:
     """Share of paragraphs with identical topics and stance, and the max probability difference."""
     (ref_topic, ref_stance), (cand_topic, cand_stance) = reference, candidate
-    thresholds = np.asarray(thresholds)
-    same_topics = ((ref_topic >= thresholds) == (cand_topic >= thresholds)).all(1)
-    same_stance = ref_stance.argmax(1) == cand_stance.argmax(1)
+    same_topics = (decide_topics(ref_topic, thresholds) == decide_topics(cand_topic, thresholds)).all(1)
+    same_stance = decide_stance(ref_stance) == decide_stance(cand_stance)
     return {"paragraphs": int(len(same_stance)), "label_agreement": float((same_topics & same_stance).mean()),
             "topic_agreement": float(same_topics.mean()), "stance_agreement": float(same_stance.mean()),
             "max_prob_diff": float(max(np.abs(ref_topic - cand_topic).max(), np.abs(ref_stance - cand_stance).max()))}
@@ -119,7 +120,8 @@ def validate_paths(model_dir: Path, texts: list[str], precisions: list[str]) -> 
     Each path gets its label agreement with fp32 and its speed on this machine, so that
     `--precision auto` can pick the fastest validated path measured here, not assumed.
     """
-    from .inference import ArticleScorer, cpu_supports_bf16, machine_id
+    from .inference import ArticleScorer
+    from .runtime import cpu_supports_bf16, machine_id
 
     reference, fp32_speed = timed(ArticleScorer.from_pretrained(model_dir, device="cpu", precision="fp32"), texts)
     report = {"reference": "fp32 torch", "min_agreement": MIN_AGREEMENT, "machine": machine_id(),
@@ -140,33 +142,31 @@ def validate_paths(model_dir: Path, texts: list[str], precisions: list[str]) -> 
     return report
 
 
-def main(argv: list[str]) -> None:
-    from .cli import UserError
+def run_export(model_dir: Path, quantize: str | None = None, data: list[str] | None = None) -> tuple[list[Path], dict]:
+    """Export the ONNX graph(s) into the folder and validate every reduced-precision path against fp32."""
+    from .errors import ModelFolderError
 
-    parser = argparse.ArgumentParser(prog="topic-stance export", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, type=Path)
-    parser.add_argument("--format", choices=("onnx",), default="onnx")
-    parser.add_argument("--quantize", choices=("int8",), default=None)
-    parser.add_argument("--data", nargs="+", help="label files whose validation split is used for the report "
-                                                   "(default: the files recorded in the model's data.json)")
-    args = parser.parse_args(argv)
-    if not (args.model / "model.safetensors").exists():
-        raise UserError(f"{args.model}: not a transformer model folder (no model.safetensors)")
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.safetensors").exists():
+        raise ModelFolderError(f"{model_dir}: not a transformer model folder (no model.safetensors)")
     try:
-        texts = validation_texts(args.model, args.data)
+        texts = validation_texts(model_dir, data)
     except (FileNotFoundError, KeyError) as err:
-        raise UserError(f"cannot find the validation data for {args.model} ({err}); pass --data") from None
-    written = export_onnx(args.model, args.quantize)
-    for path in written:
-        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
-    precisions = ["onnx-fp32"] + (["int8", "int8-guarded"] if args.quantize == "int8" else []) + ["bf16"]
-    report = validate_paths(args.model, texts, precisions)
+        raise ModelFolderError(f"cannot find the validation data for {model_dir} ({err}); pass --data") from None
+    written = export_onnx(model_dir, quantize)
+    precisions = ["onnx-fp32"] + (["int8", "int8-guarded"] if quantize == "int8" else []) + ["bf16"]
+    return written, validate_paths(model_dir, texts, precisions)
+
+
+def describe(report: dict) -> str:
+    """One line per validated path: agreement with fp32, speed, and whether `auto` may use it."""
+    lines = []
     for name, result in report["paths"].items():
         if "label_agreement" in result:
-            print(f"{name:12s} label agreement with fp32 {result['label_agreement']:.2%} on {result['paragraphs']} "
-                  f"validation paragraphs, max prob diff {result['max_prob_diff']:.4f}, "
-                  f"{result['paragraphs_per_s']:.0f} paragraphs/s (fp32 {report['fp32_paragraphs_per_s']:.0f}): "
-                  f"{'validated' if result['validated'] else 'REFUSED by auto'}")
+            lines.append(f"{name:12s} label agreement with fp32 {result['label_agreement']:.2%} on "
+                         f"{result['paragraphs']} validation paragraphs, max prob diff {result['max_prob_diff']:.4f}, "
+                         f"{result['paragraphs_per_s']:.0f} paragraphs/s (fp32 {report['fp32_paragraphs_per_s']:.0f}): "
+                         f"{'validated' if result['validated'] else 'REFUSED by auto'}")
         else:
-            print(f"{name:10s} not validated: {result['reason']}")
+            lines.append(f"{name:12s} not validated: {result['reason']}")
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, hamming_loss,
                              precision_recall_fscore_support)
 
+from .decision import decide_stance, decide_topics
 from .labels import STANCES, TOPICS
 
 CALIBRATION_BINS = 10
@@ -204,8 +205,8 @@ def score_predictions(article_ids, topic_references, stance_references, topic_pr
     """
     topic_probs = np.asarray(topic_probs, dtype=float)
     stance_probs = np.asarray(stance_probs, dtype=float)
-    topic_pred = (topic_probs >= np.asarray(topic_thresholds)).astype(int)
-    stance_pred = stance_probs.argmax(1)
+    topic_pred = decide_topics(topic_probs, topic_thresholds).astype(int)
+    stance_pred = decide_stance(stance_probs)
     result = {
         "paragraphs": int(len(stance_pred)),
         "articles": int(len(set(article_ids))),

@@ -42,6 +42,9 @@ class TopicStanceConfig(PreTrainedConfig):
         stance_class_weight: list[float] | None = None,
         pooling: str = "mean",
         classifier_dropout: float = 0.1,
+        window_length: int = 128,
+        window_stride: int = 64,
+        distill_alpha: float = 0.0,
         **kwargs,
     ):
         if isinstance(encoder, dict):
@@ -59,6 +62,11 @@ class TopicStanceConfig(PreTrainedConfig):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
         self.pooling = pooling
         self.classifier_dropout = classifier_dropout
+        # tokens per window and overlap of a longer paragraph's windows: the same in calibration and prediction
+        # (not `max_length`, which transformers reserves for generation)
+        self.window_length = int(window_length)
+        self.window_stride = int(window_stride)
+        self.distill_alpha = float(distill_alpha)  # weight of the teacher's soft targets in the loss
         super().__init__(**kwargs)
 
     @property
@@ -130,6 +138,8 @@ class TopicStanceModel(PreTrainedModel):
         token_type_ids: torch.Tensor | None = None,
         topic_labels: torch.Tensor | None = None,
         stance_label: torch.Tensor | None = None,
+        soft_topic: torch.Tensor | None = None,
+        soft_stance: torch.Tensor | None = None,
         **kwargs,
     ) -> TopicStanceOutput:
         if attention_mask is None:
@@ -144,6 +154,10 @@ class TopicStanceModel(PreTrainedModel):
         loss = None
         if topic_labels is not None and stance_label is not None:
             loss = self.loss(topic_logits, stance_logits, topic_labels, stance_label)
+            if soft_topic is not None and soft_stance is not None and self.config.distill_alpha > 0:
+                alpha = self.config.distill_alpha
+                loss = (1 - alpha) * loss + alpha * self.distillation_loss(topic_logits, stance_logits,
+                                                                           soft_topic, soft_stance)
         return TopicStanceOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits)
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_label) -> torch.Tensor:
@@ -159,14 +173,12 @@ class TopicStanceModel(PreTrainedModel):
         return topic_loss + stance_loss
 
 
-def probabilities(topic_logits: torch.Tensor, stance_logits: torch.Tensor, config: TopicStanceConfig):
-    """Calibrated probabilities: logits divided by each head's fitted temperature.
-
-    Returns (topic_probs (batch, n_topics), stance_probs (batch, n_stances)).
-    """
-    topic_probs = torch.sigmoid(topic_logits.float() / config.topic_temperature)
-    stance_probs = torch.softmax(stance_logits.float() / config.stance_temperature, dim=-1)
-    return topic_probs, stance_probs
+    @staticmethod
+    def distillation_loss(topic_logits, stance_logits, soft_topic, soft_stance) -> torch.Tensor:
+        """Cross-entropy against the teacher's calibrated probabilities (soft targets), both heads."""
+        topic = nn.functional.binary_cross_entropy_with_logits(topic_logits.float(), soft_topic.float())
+        stance = -(soft_stance.float() * nn.functional.log_softmax(stance_logits.float(), -1)).sum(-1).mean()
+        return topic + stance
 
 
 AutoConfig.register(TopicStanceConfig.model_type, TopicStanceConfig, exist_ok=True)

@@ -18,7 +18,9 @@ def _row(name: str, split: dict | None) -> str:
             f"{cell(split['stance']['macro_f1'], 'stance_macro_f1')} | {cell(split['stance']['accuracy'], 'stance_accuracy')} |")
 
 
-def render_model_card(metrics: dict, args) -> str:
+def render_model_card(metrics: dict, args, training_args=None) -> str:
+    from .training import repo_relative
+
     is_baseline = metrics.get("model") == "tfidf_logreg"
     baseline = metrics if is_baseline else metrics.get("baseline", {})
     lines = [
@@ -28,7 +30,7 @@ def render_model_card(metrics: dict, args) -> str:
         "",
         "Labels paragraphs of news about US–China diplomacy by **topic** (multi-label: "
         + ", ".join(f"`{t}`" for t in TOPICS) + ") and **stance** (" + ", ".join(f"`{s}`" for s in STANCES)
-        + ") following `labeling-guide.md`.",
+        + ") following the project's annotation guide, `docs/labeling-guide.md`.",
         "",
         "## Intended use",
         "Pre-annotating and summarising news coverage of US–China diplomacy for analysts and researchers: "
@@ -37,14 +39,20 @@ def render_model_card(metrics: dict, args) -> str:
         "",
         "## Training",
         f"- base model: `{metrics.get('base_model', 'tfidf')}`" if not is_baseline else "- TF-IDF (1–2 grams) + logistic regression, balanced class weights",
-        f"- data: {', '.join(args.data)} (files and hashes in `data.json`); test = the real seed articles, "
+        f"- data: {', '.join(repo_relative(d) for d in args.data)} (files and hashes in `data.json`); test = the real seed articles, "
         "validation = ~15% of authored articles by id hash, split by article",
     ]
     if not is_baseline:
         lines += [
-            f"- epochs run: {metrics.get('epochs_run')} of at most {args.epochs} (early stopping, patience {args.patience}); "
-            f"learning rate {args.learning_rate}; batch {args.batch_size}; max length {args.max_length}; seed {args.seed}; "
+            f"- epochs run: {metrics.get('epochs_run')} of at most {training_args.num_train_epochs} (early stopping, "
+            f"patience {args.patience}); learning rate {training_args.learning_rate}; batch "
+            f"{training_args.per_device_train_batch_size} x {training_args.gradient_accumulation_steps} accumulation; "
+            f"max length {args.max_length} (stride {args.stride}); seed {training_args.seed}; "
             f"{metrics.get('device')} / {metrics.get('precision')}",
+            "- distillation: " + (f"soft targets of `{metrics['distillation']['teacher_base_model']}` "
+                                  f"(`{metrics['distillation']['targets']}`, weight {metrics['distillation']['alpha']}, "
+                                  f"temperature {metrics['distillation']['temperature']})"
+                                  if metrics.get("distillation") else "none (gold labels only)"),
             f"- training time: {metrics.get('train_runtime_s')} s ({metrics.get('train_examples_per_s')} examples/s)",
             f"- calibration (validation): topic temperature {metrics['topic_temperature']:.3f}, "
             f"stance temperature {metrics['stance_temperature']:.3f}; topic thresholds "
@@ -69,6 +77,13 @@ def render_model_card(metrics: dict, args) -> str:
             f"{t} {v['f1']:.2f} ({v['support']})" for t, v in test["topics"]["per_label"].items()),
             "Per stance on the test split (F1, support): " + ", ".join(
             f"{s} {v['f1']:.2f} ({v['support']})" for s, v in test["stance"]["per_class"].items())]
+    checks = metrics.get("checks")
+    if checks:
+        lines += ["", "## Behavioural checks", f"Pass rate over {checks.get('cases', '?')} cases of the bundled "
+                  f"CheckList-style suite (`data/checks`, kept apart from the training text): "
+                  f"**{checks['pass_rate']:.1%}**.", "", "| capability | type | cases | pass rate |", "|---|---|---|---|"]
+        lines += [f"| {name} | {c['type']} | {c['cases']} | {c['pass_rate']:.0%} |"
+                  for name, c in checks["capabilities"].items()]
     lines += [
         "",
         "## Limitations",
@@ -87,5 +102,5 @@ def render_model_card(metrics: dict, args) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(folder: Path, metrics: dict, args) -> None:
-    (Path(folder) / "README.md").write_text(render_model_card(metrics, args), encoding="utf-8")
+def write_model_card(folder: Path, metrics: dict, args, training_args=None) -> None:
+    (Path(folder) / "README.md").write_text(render_model_card(metrics, args, training_args), encoding="utf-8")

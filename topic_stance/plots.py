@@ -1,6 +1,6 @@
 """Small matplotlib figures shared by the notebooks, so no plotting code is written twice.
 
-Every function takes data (records, splits, metrics dicts from `commands.evaluation_report`,
+Every function takes data (records, splits, metrics dicts from `evaluation.evaluation_report`,
 or probability arrays) and an optional `ax`; it draws on that Axes (or a new figure) and
 returns the Axes. Nothing here calls `plt.show()`, so the functions work under the Agg
 backend, in tests and in headless notebook runs alike.
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .data import label_counts
+from .decision import decide_topics
 from .labels import STANCES, TOPICS
 from .metrics import CALIBRATION_BINS, expected_calibration_error, stance_confidence, topic_confidence  # noqa: F401
 
@@ -251,7 +252,7 @@ def precision_recall_per_topic(topic_probs, topic_true, thresholds: Sequence[flo
         precision, recall, _ = precision_recall_curve(true[:, i], probs[:, i])
         (line,) = ax.plot(recall, precision, drawstyle="steps-post",
                           label=f"{name} (n={positives}, threshold {thresholds[i]:.2f})")
-        predicted = probs[:, i] >= thresholds[i]
+        predicted = decide_topics(probs[:, [i]], [thresholds[i]])[:, 0]
         hits = int((predicted & (true[:, i] == 1)).sum())
         point_precision = hits / predicted.sum() if predicted.any() else 1.0
         ax.plot([hits / positives], [point_precision], "o", color=line.get_color(), ms=8, mec="black", zorder=3)

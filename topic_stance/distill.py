@@ -1,0 +1,109 @@
+"""Teacher soft targets: computed once by the teacher, stored as a versioned data file.
+
+Why a file: the teacher (all-mpnet-base-v2, 110M parameters) takes most of an hour to train
+and minutes to score the corpus on a laptop CPU, while the student trains in a few minutes.
+`make teacher` writes `data/teacher/targets.jsonl`: a header line with the teacher's weights
+hash, its temperatures and the hash of every text it scored, then one line per text with the
+teacher's raw logits keyed by the text's sha256. The student's training run looks every
+training paragraph up by hash, so an edited or added paragraph makes the file stale, and a
+stale file is refused with the command that refreshes it, never silently half-used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .decision import calibrated
+from .errors import TopicStanceError
+
+FORMAT = "topic-stance-teacher-targets/1"
+REFRESH = "make teacher-targets   (or: topic-stance teacher-targets --teacher models/mpnet-topic-stance)"
+
+
+class StaleTargets(TopicStanceError):
+    """The teacher targets do not cover the training text (or were made by another teacher)."""
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def corpus_hash(keys: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()
+
+
+def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path, batch_size: int = 32) -> dict:
+    """Score `texts` with the teacher folder and write the targets file atomically; returns the header."""
+    from .engines import load_engine
+    from .io import atomic_path
+    from .training import file_sha256, repo_relative
+
+    teacher_dir = Path(teacher_dir)
+    engine = load_engine(teacher_dir, device="auto", batch_size=batch_size, precision="fp32")
+    unique = list(dict.fromkeys(texts))
+    topic_logits, stance_logits = engine.merged_logits(engine.encode(unique))
+    keys = [text_key(t) for t in unique]
+    header = {"format": FORMAT, "teacher": repo_relative(teacher_dir),
+              "teacher_base_model": engine.config.base_model,
+              "teacher_weights_sha256": file_sha256(teacher_dir / "model.safetensors"),
+              "topic_temperature": engine.config.topic_temperature,
+              "stance_temperature": engine.config.stance_temperature,
+              "topic_labels": engine.topic_labels, "stance_labels": engine.stance_labels,
+              "texts": len(unique), "texts_sha256": corpus_hash(keys)}
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(header) + "\n")
+            for key, t, s in zip(keys, topic_logits, stance_logits):
+                handle.write(json.dumps({"key": key, "topic_logits": [round(float(v), 5) for v in t],
+                                         "stance_logits": [round(float(v), 5) for v in s]}) + "\n")
+    return header
+
+
+def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], list[float]]]]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = json.loads(lines[0])
+        rows = {}
+        for number, line in enumerate(lines[1:], start=2):
+            row = json.loads(line)
+            rows[row["key"]] = (row["topic_logits"], row["stance_logits"])
+    except (OSError, IndexError, KeyError, ValueError) as err:
+        raise StaleTargets(f"{path}: unreadable teacher targets ({type(err).__name__}: {err}); refresh: {REFRESH}")
+    if header.get("format") != FORMAT:
+        raise StaleTargets(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}; refresh: {REFRESH}")
+    return header, rows
+
+
+def soft_targets(path: str | Path, texts: list[str], topic_labels, stance_labels,
+                 temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The teacher's calibrated probabilities for `texts`, in order; StaleTargets if any is missing.
+
+    `temperature` divides the calibrated logits once more: > 1 softens the targets (more of the
+    teacher's ranking between wrong classes), < 1 sharpens them towards its decisions.
+    """
+    header, rows = read_targets(path)
+    if list(header["topic_labels"]) != list(topic_labels) or list(header["stance_labels"]) != list(stance_labels):
+        raise StaleTargets(f"{path}: the teacher's labels {header['topic_labels']} / {header['stance_labels']} "
+                           f"differ from the data's; refresh: {REFRESH}")
+    keys = [text_key(t) for t in texts]
+    missing = [t for t, k in zip(texts, keys) if k not in rows]
+    if missing:
+        raise StaleTargets(f"{path} is stale: {len(missing)} of {len(texts)} training paragraphs were not scored by "
+                           f"the teacher (first: {missing[0][:80]!r}); refresh: {REFRESH} "
+                           f"or train without it: --teacher_targets none")
+    topic = np.asarray([rows[k][0] for k in keys], dtype=np.float64)
+    stance = np.asarray([rows[k][1] for k in keys], dtype=np.float64)
+    topic_probs, stance_probs = calibrated(topic, stance, header["topic_temperature"] * temperature,
+                                           header["stance_temperature"] * temperature)
+    info = {"targets": str(path), "teacher": header["teacher"], "teacher_base_model": header["teacher_base_model"],
+            "teacher_weights_sha256": header["teacher_weights_sha256"], "texts_sha256": header["texts_sha256"],
+            "temperature": temperature}
+    return topic_probs, stance_probs, info
