@@ -24,7 +24,9 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from topic_stance.export import agreement
-from topic_stance.inference import ONNX_FILES, ArticleScorer, cpu_supports_bf16
+from topic_stance.engines import ONNX_FILES
+from topic_stance.inference import ArticleScorer
+from topic_stance.runtime import cpu_supports_bf16
 from topic_stance.labels import load_records
 from topic_stance.model import TopicStanceModel
 

@@ -1,7 +1,7 @@
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-from topic_stance.model import TopicStanceConfig, TopicStanceModel, probabilities
+from topic_stance.model import TopicStanceConfig, TopicStanceModel
 
 
 def batch(tokenizer):
@@ -46,9 +46,13 @@ def test_save_and_reload_give_identical_outputs(tiny_encoder_dir, tmp_path):
     assert isinstance(config, TopicStanceConfig) and config.topic_labels[0] == "taiwan"
 
 
-def test_probabilities_use_temperatures(tiny_encoder_dir):
-    config = TopicStanceConfig(encoder=AutoConfig.from_pretrained(tiny_encoder_dir), topic_temperature=2.0,
-                               stance_temperature=0.5)
-    topic, stance = probabilities(torch.tensor([[2.0, 0, 0, 0]]), torch.tensor([[1.0, 0, 0]]), config)
-    assert topic[0, 0].item() == torch.sigmoid(torch.tensor(1.0)).item()
-    assert torch.allclose(stance, torch.softmax(torch.tensor([[2.0, 0, 0]]), -1))
+def test_distillation_loss_mixes_soft_targets(tiny_encoder_dir):
+    model = TopicStanceModel.from_encoder(str(tiny_encoder_dir), distill_alpha=0.5).eval()
+    inputs = {"input_ids": torch.tensor([[2, 5, 6, 3]]), "topic_labels": torch.tensor([[1.0, 0, 0, 0]]),
+              "stance_label": torch.tensor([0])}
+    gold_only = model(**inputs).loss
+    soft = {"soft_topic": torch.tensor([[0.9, 0.1, 0.1, 0.1]]), "soft_stance": torch.tensor([[0.8, 0.1, 0.1]])}
+    mixed = model(**inputs, **soft).loss
+    out = model(input_ids=inputs["input_ids"])
+    expected = 0.5 * gold_only + 0.5 * model.distillation_loss(out.topic_logits, out.stance_logits, **soft)
+    assert torch.allclose(mixed, expected, atol=1e-6) and not torch.allclose(mixed, gold_only)

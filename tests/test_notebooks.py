@@ -134,8 +134,8 @@ def test_evaluation_notebook_matches_the_evaluate_command(python3_kernel, tiny_m
     from topic_stance import training
     from topic_stance.cli import main
 
-    baseline = training.train(training.TrainArguments(data=[str(synthetic_data)], model="tfidf", bootstrap=0,
-                                                      output=str(tmp_path / "tfidf")))
+    args, _ = training.make_arguments(data=[str(synthetic_data)], bootstrap=0, output=str(tmp_path / "tfidf"))
+    baseline = training.train_baseline(args)
     notebook_json, command_json = tmp_path / "notebook.json", tmp_path / "command.json"
     parameters = "\n".join([f"MODEL = {str(tiny_model_dir)!r}", f"BASELINE = {str(baseline)!r}",
                             f"DATA = [{str(synthetic_data)!r}]", "BOOTSTRAP = 50",

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from topic_stance.cli import main
-from topic_stance.inference import ArticleScorer, choose_precision, cpu_supports_bf16
+from topic_stance.engines import choose_precision
+from topic_stance.inference import ArticleScorer
+from topic_stance.runtime import cpu_supports_bf16
 
 TEXTS = ["wang warned on tariffs and trade sanctions", "constructive dialogue and cooperation on drills near taiwan",
          "met on russia war in ukraine " * 40]

@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help=COMMANDS["predict"])
     scorer_flags(p)
-    p.add_argument("inputs", nargs="+", help=".txt files, folders, .jsonl with {id, text} per line, or - for stdin")
+    p.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl ({id, text} per line), .csv, "
+                                             ".parquet, folders of them, or - for JSONL on stdin")
     flag(p, "--output", required=True, help="OUT" + "|OUT".join(OUTPUT_FORMATS) + " (.jsonl: one article a line; "
                                             ".csv/.parquet: one paragraph a row)")
     flag(p, "--unit", choices=("article", "paragraph"), default="article",
@@ -149,7 +150,7 @@ def run_teacher_targets(args) -> None:
 
 
 def run_predict(args) -> None:
-    from .io import OUTPUT_FORMATS, ResultWriter, atomic_path, expand_inputs, read_inputs
+    from .io import OUTPUT_FORMATS, ResultWriter, atomic_path, check_output_path, expand_inputs, read_inputs
     from .errors import TopicStanceError
     from .labels import Problem
 
@@ -158,13 +159,10 @@ def run_predict(args) -> None:
     if fmt not in OUTPUT_FORMATS:
         raise TopicStanceError(f"--output {output}: unknown format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     paths = expand_inputs(args.inputs)
-    from . import io as io_module
-
-    if hasattr(io_module, "check_output_path"):
-        io_module.check_output_path(output, paths)
+    check_output_path(output, [*args.inputs, *paths])  # before anything is read: never overwrite an input
 
     def records():
-        return read_inputs(paths, args.unit, args.max_chars)
+        return read_inputs(paths, args.unit, args.max_chars, text_column=args.text_column, id_column=args.id_column)
 
     if args.on_error == "fail":  # a validation pass first: nothing is written if any input is bad
         problems = [item for item in records() if isinstance(item, Problem)]
@@ -317,9 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         dispatch(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM during a write (io.Terminated)
         print("interrupted: nothing was written", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(143 if type(err).__name__ == "Terminated" else 130)
     except user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -206,5 +206,5 @@ class ArticleScorer:
                                     [paragraph_id(article_id, p.index) for p in paragraphs],
                                     [(p.start, p.end) for p in paragraphs])
             offset += k
-            yield ArticleResult(article_id, split.headline, results,
+            yield ArticleResult(article_id, split.headline or meta.get("title"), results,
                                 summarise(results, self.topic_labels, self.stance_labels), dict(meta))

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import TopicStanceError
-from .labels import Problem, iter_jsonl
+from .labels import Problem, iter_jsonl_bytes
 
 MAX_PARAGRAPH_CHARS = 100_000
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
@@ -422,23 +422,9 @@ def _document(text: str, doc_id: str, path: str, offset: int | None, meta: dict,
         yield Problem(path, offset or 1, "text", "is empty")
 
 
-class _Source:
-    """What `labels.iter_jsonl` reads of a path (`read_bytes`, `str`), for bytes already read and
-    normalised (BOM removed, UTF-16 converted, or standard input): one JSONL reader, one set of messages."""
-
-    def __init__(self, raw: bytes, name: str):
-        self._raw, self._name = raw, name
-
-    def read_bytes(self) -> bytes:
-        return self._raw
-
-    def __str__(self) -> str:
-        return self._name
-
-
 def _read_jsonl(raw: bytes, name: str, unit: str, max_chars: int, text_column: str = "text",
                 id_column: str = "id") -> Iterator[InputRecord | Problem]:
-    for number, value in iter_jsonl(_Source(raw, name)):
+    for number, value in iter_jsonl_bytes(raw, name):
         if isinstance(value, Problem):
             yield value
         elif not isinstance(value, dict):

@@ -6,6 +6,7 @@ folder trained today still decodes correctly if this list ever grows.
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,25 +95,35 @@ def article_id_of(record: dict) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, parsed value) for each non-blank line; a Problem instead of the value where a
-    line is not UTF-8 or not JSON, and one Problem for an unreadable file."""
+    """(line number, parsed value) for each non-blank line of a file; see iter_jsonl_bytes."""
     try:
-        raw = path.read_bytes()
+        raw = Path(path).read_bytes()
     except OSError as err:
         yield 0, Problem(str(path), 0, "<file>", f"cannot read: {err.strerror or err}")
         return
+    yield from iter_jsonl_bytes(raw, str(path))
+
+
+def iter_jsonl_bytes(raw: bytes, name: str) -> Iterator[tuple[int, object]]:
+    """The one JSONL reader: (line number, value), or a Problem where a line is not UTF-8 or not JSON.
+
+    A UTF-8 byte-order mark is accepted. Label files, annotation batches, checks and `predict`
+    input all read through here, so the same bad byte gets the same message everywhere.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
     for number, raw_line in enumerate(raw.splitlines(), start=1):
         try:
             line = raw_line.decode("utf-8")
         except UnicodeDecodeError as err:
-            yield number, Problem(str(path), number, "<line>", f"not UTF-8 (byte {err.start})")
+            yield number, Problem(name, number, "<line>", f"not UTF-8 (byte {err.start})")
             continue
         if not line.strip():
             continue
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as err:
-            yield number, Problem(str(path), number, "<json>", f"invalid JSON: {err.msg} (column {err.colno})")
+            yield number, Problem(name, number, "<json>", f"invalid JSON: {err.msg} (column {err.colno})")
 
 
 def read_label_file(path: str | Path) -> tuple[list[dict], list[Problem]]:
