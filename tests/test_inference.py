@@ -1,13 +1,8 @@
-import csv
-import json
-import subprocess
-import sys
+"""inference.py: ArticleScorer, results, summaries, streaming, windows, empty input."""
 
 import pytest
 
-from topic_stance.cli import main
 from topic_stance.inference import ArticleScorer
-from topic_stance.labels import read_label_file
 
 ARTICLE = ("Talks on tariffs\n\nBy Jane Doe\n\nwang warned on tariffs and trade sanctions.\n\n"
            "constructive dialogue and cooperation on drills near taiwan.\n\nLeave a Comment\n")
@@ -68,94 +63,42 @@ def test_long_paragraph_is_windowed_not_cut(scorer):
     assert merged.topic_scores["taiwan"] >= last.topic_scores["taiwan"] - 1e-3
 
 
-def run_cli(*args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    return exit_info.value.code
+def test_empty_inputs_give_empty_results(scorer):
+    assert scorer.score_paragraphs([]) == []
+    topic, stance = scorer.probabilities([])
+    assert topic.shape == (0, 4) and stance.shape == (0, 3)
+    empty = scorer.score_article("")
+    assert empty.paragraphs == [] and empty.summary.dominant_stance is None
+    headline_only = scorer.score_article("Only a headline here")
+    assert headline_only.headline == "Only a headline here" and headline_only.paragraphs == []
 
 
-def test_predict_cli_jsonl_csv_parquet(tmp_path, tiny_model_dir):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "one.txt").write_text(ARTICLE)
-    (folder / "two.txt").write_text(ARTICLE.replace("wang", "blinken"))
-    main(["predict", "--model", str(tiny_model_dir), str(folder), "--output", str(tmp_path / "out.jsonl")])
-    lines = [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert [l["id"] for l in lines] == ["one", "two"] and len(lines[0]["paragraphs"]) == 2
-    meta = json.loads((tmp_path / "out.jsonl.meta.json").read_text())
-    assert meta["precision"] == "fp32" and meta["records"] == 2
-    main(["predict", "--model", str(tiny_model_dir), str(folder), "--output", str(tmp_path / "out.csv")])
-    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
-    assert len(rows) == 4 and rows[0]["article_id"] == "one" and "topic_score_taiwan" in rows[0]
-    main(["predict", "--model", str(tiny_model_dir), str(folder), "--output", str(tmp_path / "out.parquet")])
-    import pyarrow.parquet as pq
-
-    assert pq.read_table(tmp_path / "out.parquet").num_rows == 4
+def test_articles_without_body_inside_a_stream(scorer):
+    stream = [{"id": "h", "text": "Headline only"}, {"id": "a", "text": ARTICLE}, {"id": "e", "text": "Another headline"}]
+    results = list(scorer.score_articles(stream, chunk_paragraphs=1))
+    assert [r.id for r in results] == ["h", "a", "e"] and [len(r.paragraphs) for r in results] == [0, 2, 0]
 
 
-def test_paragraph_unit_output_is_a_valid_label_file(tmp_path, tiny_model_dir):
-    source = tmp_path / "paras.jsonl"
-    source.write_text(json.dumps({"id": "k1", "text": "wang warned on tariffs"}) + "\n" +
-                      json.dumps({"id": "k2", "text": "Headline-like line"}) + "\n")
-    main(["predict", "--model", str(tiny_model_dir), str(source), "--unit", "paragraph",
-          "--output", str(tmp_path / "pred.jsonl")])
-    records, problems = read_label_file(tmp_path / "pred.jsonl")
-    assert not problems and [r["id"] for r in records] == ["k1", "k2"]
+def test_summary_is_typed_and_serialisable(scorer):
+    from topic_stance.inference import ArticleSummary
+
+    result = scorer.score_article(ARTICLE, id="a1")
+    assert isinstance(result.summary, ArticleSummary)
+    as_dict = result.to_dict()["summary"]
+    assert as_dict["paragraphs"] == 2 and set(as_dict["topic_share"]) == set(scorer.topic_labels)
+    assert result.summary["dominant_stance"] == result.summary.dominant_stance  # v1 dict-style access
 
 
-BAD_INPUTS = {
-    "empty.txt": (b"", "is empty"),
-    "blank.jsonl": (b'{"id": "a", "text": "   "}\n', "field 'text': is empty"),
-    "notext.jsonl": (b'{"id": "a", "text": "fine text here"}\n{"id": "b"}\n', ":2: field 'text': missing"),
-    "broken.jsonl": (b'{"id": "a", "text": "x"\n', ":1: field '<json>': invalid JSON"),
-    "latin1.txt": ("Headline\n\nCaf\u00e9 talks were held.\n".encode("latin-1"), ":3: field '<encoding>': not UTF-8"),
-    "huge.jsonl": (json.dumps({"id": "h", "text": "word " * 2_100_000}).encode(), "over the limit"),
-    "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
-}
+def test_labels_come_from_the_config_not_module_constants(tiny_model_dir, tmp_path):
+    import shutil
 
+    from topic_stance.model import TopicStanceConfig
 
-@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_input_fails_clearly_and_writes_nothing(tmp_path, tiny_model_dir, capsys, name):
-    content, message = BAD_INPUTS[name]
-    (tmp_path / name).write_bytes(content)
-    good = tmp_path / "good.txt"
-    good.write_text(ARTICLE)
-    out = tmp_path / "out.jsonl"
-    code = run_cli("predict", "--model", str(tiny_model_dir), str(good), str(tmp_path / name), "--output", str(out))
-    err = capsys.readouterr().err
-    assert code == 2 and name in err and message in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
-
-
-def test_skip_mode_reports_and_counts(tmp_path, tiny_model_dir, capsys):
-    source = tmp_path / "mixed.jsonl"
-    source.write_text(json.dumps({"id": "a", "text": ARTICLE}) + "\n{oops\n" + json.dumps({"id": "c"}) + "\n")
-    main(["predict", "--model", str(tiny_model_dir), str(source), "--on-error", "skip",
-          "--output", str(tmp_path / "out.jsonl")])
-    err = capsys.readouterr().err
-    assert "mixed.jsonl:2" in err and "mixed.jsonl:3" in err and "skipped 2" in err
-    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1
-    assert json.loads((tmp_path / "out.jsonl.meta.json").read_text())["skipped"] == 2
-
-
-def test_crash_mid_run_leaves_no_output(tmp_path, tiny_model_dir, monkeypatch):
-    import topic_stance.io as io
-
-    def exploding_write(self, article):
-        raise KeyboardInterrupt
-
-    (tmp_path / "a.txt").write_text(ARTICLE)
-    out = tmp_path / "out.jsonl"
-    out.write_text("previous results\n")
-    monkeypatch.setattr(io.ResultWriter, "write", exploding_write)
-    assert run_cli("predict", "--model", str(tiny_model_dir), str(tmp_path / "a.txt"), "--output", str(out)) == 130
-    assert out.read_text() == "previous results\n" and not list(tmp_path.glob(".out.jsonl*"))
-
-
-def test_console_script_runs(tmp_path, tiny_model_dir):
-    (tmp_path / "a.txt").write_text(ARTICLE)
-    proc = subprocess.run([sys.executable, "-m", "topic_stance", "predict", "--model", str(tiny_model_dir),
-                           str(tmp_path / "a.txt"), "--output", str(tmp_path / "o.jsonl")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "o.jsonl").exists()
+    folder = tmp_path / "renamed"
+    shutil.copytree(tiny_model_dir, folder)
+    config = TopicStanceConfig.from_pretrained(folder)
+    config.topic_labels = ["t1", "t2", "t3", "t4"]
+    config.stance_labels = ["s1", "s2", "s3"]
+    config.save_pretrained(folder)
+    result = ArticleScorer.from_pretrained(folder, device="cpu").score_paragraphs(["wang warned"])[0]
+    assert set(result.topic_scores) == {"t1", "t2", "t3", "t4"} and result.stance in {"s1", "s2", "s3"}

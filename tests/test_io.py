@@ -324,7 +324,9 @@ def test_same_name_in_two_subfolders_is_a_duplicate(tmp_path):
     assert str(tmp_path / "two" / "story.txt") in str(problems[0])
 
 
-def test_folder_scan_all_formats_case_insensitive_hidden_skipped(tmp_path):
+def test_folder_scan_reads_documents_case_insensitive_hidden_skipped(tmp_path):
+    """Folders give their documents; record files (.jsonl/.csv/.parquet) are read only when named,
+    so an earlier run's predictions or a metadata file beside the articles is never scored."""
     (tmp_path / "a.TXT").write_text(ARTICLE)
     (tmp_path / "b.Html").write_text(page())
     jsonl(tmp_path / "c.jsonl", {"id": "c", "text": "From jsonl."})
@@ -340,9 +342,12 @@ def test_folder_scan_all_formats_case_insensitive_hidden_skipped(tmp_path):
     (tmp_path / ".git" / "x.txt").write_text("hidden folder")
     (tmp_path / ".out.jsonl.tmp-1").write_text("temporary output")
     names = [p.name for p in expand_inputs([tmp_path])]
-    assert names == ["a.TXT", "b.Html", "c.jsonl", "d.csv", "e.parquet", "f.warc.gz"]
-    records, _ = read([tmp_path])
-    assert [r.id for r in records][:5] == ["a", "b", "c", "d", "e"]
+    assert names == ["a.TXT", "b.Html", "f.warc.gz"]
+    named = [p.name for p in expand_inputs([tmp_path / "c.jsonl", tmp_path / "d.csv", tmp_path / "e.parquet"])]
+    assert named == ["c.jsonl", "d.csv", "e.parquet"]
+    records, _ = read([tmp_path / "a.TXT", tmp_path / "b.Html", tmp_path / "c.jsonl", tmp_path / "d.csv",
+                       tmp_path / "e.parquet"])
+    assert [r.id for r in records] == ["a", "b", "c", "d", "e"]
 
 
 def test_hidden_file_given_explicitly_is_read(tmp_path):
@@ -364,7 +369,7 @@ def test_broken_symlink_given_or_found_is_reported(tmp_path):
 def test_empty_folder_and_missing_file(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "x.md").write_text("not an input")
-    with pytest.raises(FileNotFoundError, match="no supported files"):
+    with pytest.raises(FileNotFoundError, match="holds no articles"):
         expand_inputs([tmp_path / "sub"])
     with pytest.raises(FileNotFoundError, match="no such file"):
         expand_inputs([tmp_path / "nope.txt"])

@@ -18,7 +18,8 @@ from typing import Iterable
 
 from .labels import STANCES, TOPICS, encode_topics, load_records
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "data"
 DEFAULT_LABEL_DIR = DATA_DIR / "labelled"
 TEST_SOURCE = "seed"
 VALIDATION_SHARE = 0.15
@@ -126,3 +127,22 @@ def label_counts(records: Iterable[dict]) -> dict:
         "two_or_more_topics": sum(1 for r in records if len(r["topics"]) >= 2),
         "stances": {s: stances.get(s, 0) for s in STANCES},
     }
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks (model weights are hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def repo_relative(path: str | Path) -> str:
+    """A path as model cards and manifests show it: relative to the repository when inside it,
+    so a folder trained on one machine does not carry that machine's absolute paths."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(REPO))
+    except ValueError:
+        return str(path)

@@ -41,7 +41,7 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
     """Score `texts` with the teacher folder and write the targets file atomically; returns the header."""
     from .engines import load_engine
     from .io import atomic_path
-    from .training import file_sha256, repo_relative
+    from .data import file_sha256, repo_relative
 
     teacher_dir = Path(teacher_dir)
     engine = load_engine(teacher_dir, device="auto", batch_size=batch_size, precision="fp32")

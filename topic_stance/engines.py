@@ -255,7 +255,7 @@ def load_model(path: Path):
 
     try:
         return TopicStanceModel.from_pretrained(path)
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
+    except Exception as err:  # OSError, SafetensorError, size mismatches...: all mean a damaged folder
         raise ModelFolderError(f"{path}: cannot load the model weights ({type(err).__name__}: "
                                f"{str(err).splitlines()[0][:200] if str(err) else 'no detail'})") from None
     except BaseException as err:  # safetensors/tokenizers panics are not Exceptions

@@ -90,7 +90,7 @@ def validation_texts(model_dir: Path, data: list[str] | None = None) -> list[str
 
     if data is None:
         manifest = json.loads((model_dir / "data.json").read_text())
-        from .training import REPO
+        from .data import REPO
 
         data = [f["path"] if Path(f["path"]).is_absolute() else str(REPO / f["path"]) for f in manifest["files"]]
     return list(load_splits(data)["validation"]["text"])

