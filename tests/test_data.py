@@ -3,6 +3,10 @@ import pytest
 from topic_stance.data import LeakageError, article_bucket, assign_splits, check_no_leakage, load_splits
 from topic_stance.labels import load_records
 
+from conftest import REPO
+
+DATA = REPO / "data"
+
 
 @pytest.fixture(scope="module")
 def bundled():
@@ -25,13 +29,16 @@ def test_splits_are_article_disjoint_and_share_no_paragraph_text(bundled):
 
 def test_validation_is_about_15_percent_of_authored_articles(bundled):
     train, validation = set(bundled["train"]["article_id"]), set(bundled["validation"]["article_id"])
-    if len(train | validation) >= 40:
-        assert abs(len(validation) / len(train | validation) - 0.15) < 0.01
+    assert len(train | validation) >= 40
+    assert abs(len(validation) / len(train | validation) - 0.15) < 0.01
 
 
 def test_split_is_deterministic_and_by_article():
-    assert article_bucket("authored-007") == article_bucket("authored-007")
-    records = load_records(["data/labelled"])
+    assert 0 <= article_bucket("authored-007") < 1
+    assert article_bucket("authored-007") != article_bucket("authored-008")
+    assert article_bucket("authored-007") == 0.0 + int.from_bytes(
+        __import__("hashlib").sha256(b"authored-007").digest()[:8], "big") / 2**64  # not Python's salted hash
+    records = load_records([DATA / "labelled"])
     splits = assign_splits(records)
     assert assign_splits(list(reversed(records)))["validation"] != [] and \
         {r["id"] for r in assign_splits(list(reversed(records)))["validation"]} == {r["id"] for r in splits["validation"]}

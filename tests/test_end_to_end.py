@@ -7,13 +7,15 @@ import pytest
 from topic_stance.cli import main
 from topic_stance.labels import load_records
 
+from conftest import REPO
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def real_model(tmp_path_factory):
     """Two epochs on 40 authored articles, tested on the seeds (about a minute on 2 cores)."""
-    records = load_records(["data/labelled"])
+    records = load_records([REPO / "data" / "labelled"])
     keep = {r["article_id"] for r in records if r["source"] == "seed"}
     keep |= set(sorted({r["article_id"] for r in records if r["source"] == "authored"})[:40])
     folder = tmp_path_factory.mktemp("e2e")
@@ -37,11 +39,11 @@ def test_real_model_folder_and_metrics(real_model):
 
 def test_real_model_predicts_and_evaluates_from_the_cli(real_model, tmp_path, capsys):
     output, _ = real_model
-    main(["predict", "--model", str(output), "data/raw/seed", "--output", str(tmp_path / "seed.jsonl")])
+    main(["predict", "--model", str(output), str(REPO / "data" / "raw" / "seed"), "--output", str(tmp_path / "seed.jsonl")])
     articles = [json.loads(line) for line in (tmp_path / "seed.jsonl").read_text().splitlines()]
     assert [len(a["paragraphs"]) for a in articles] == [14, 19, 11, 19, 22]
     assert articles[3]["headline"].startswith("US concerned at China")
-    main(["evaluate", "--model", str(output), "--data", "data/labelled/seed.jsonl", "--bootstrap", "100",
+    main(["evaluate", "--model", str(output), "--data", str(REPO / "data" / "labelled" / "seed.jsonl"), "--bootstrap", "100",
           "--output", str(tmp_path / "m.json")])
     table = capsys.readouterr().out
     assert "topic micro-F1" in table and "stance macro-F1" in table

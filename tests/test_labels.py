@@ -4,6 +4,8 @@ import pytest
 
 from topic_stance.labels import (LabelFileError, decode_topics, encode_topics, load_records, read_label_file)
 
+from conftest import REPO
+
 
 def good(i, **over):
     return {"id": f"a-p{i:02d}", "article_id": "a", "text": f"Paragraph {i} about tariffs.", "topics": ["trade"],
@@ -54,6 +56,6 @@ def test_non_utf8_line_is_reported(tmp_path):
 
 
 def test_bundled_label_files_follow_the_guide():
-    records = load_records(["data/labelled"])
+    records = load_records([REPO / "data" / "labelled"])
     assert len(records) >= 85
     assert {r["source"] for r in records} >= {"seed"}

@@ -48,8 +48,10 @@ TENSORS = ("idf", "topic_coef", "topic_intercept", "stance_coef", "stance_interc
 
 
 class TfidfBaseline:
-    """>>> baseline = TfidfBaseline().fit(texts, topic_matrix, stance_ids)
-    >>> topic_probs, stance_probs = baseline.predict_proba(["Beijing held drills near Taiwan."])
+    """TF-IDF (1-2 grams) + logistic regression per topic and for stance.
+
+    `TfidfBaseline().fit(texts, topic_matrix, stance_ids).predict_proba(texts)` returns
+    (topic_probs, stance_probs) like every engine, so it is scored by the same code.
     """
 
     model_type = BASELINE_TYPE

@@ -43,7 +43,7 @@ def assign_splits(records: Iterable[dict], validation_share: float = VALIDATION_
     `validation_share` of the other articles with the lowest `article_bucket` (deterministic,
     independent of file order). Train: the rest.
 
-    >>> splits = assign_splits(load_records(["data/labelled"]))
+    >>> splits = assign_splits(load_records([DEFAULT_LABEL_DIR]))
     >>> {r["source"] for r in splits["test"]}
     {'seed'}
     """

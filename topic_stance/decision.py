@@ -36,8 +36,8 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 def calibrated(topic_logits, stance_logits, topic_temperature: float, stance_temperature: float):
     """(topic_probs, stance_probs): each head's logits divided by its fitted temperature."""
-    topic = np.asarray(topic_logits, dtype=np.float64).reshape(len(topic_logits), -1)
-    stance = np.asarray(stance_logits, dtype=np.float64).reshape(len(stance_logits), -1)
+    topic, stance = np.atleast_2d(np.asarray(topic_logits, dtype=np.float64)), \
+        np.atleast_2d(np.asarray(stance_logits, dtype=np.float64))
     return (sigmoid(topic / topic_temperature).astype(np.float32),
             softmax(stance / stance_temperature).astype(np.float32))
 

@@ -22,7 +22,9 @@ CHUNK_PARAGRAPHS = 512
 
 
 def paragraph_id(article_id: str, index: int) -> str:
-    """The one spelling of a paragraph id. >>> paragraph_id("a1", 3)
+    """The one spelling of a paragraph id (labels, predictions and the corpus build use it).
+
+    >>> paragraph_id("a1", 3)
     'a1-p03'
     """
     return f"{article_id}-p{index:02d}"

@@ -41,13 +41,21 @@ class Problem:
 
 
 def encode_topics(topics: Iterable[str]) -> list[float]:
-    """Multi-hot vector in TOPICS order. >>> encode_topics(["trade"]) == [0.0, 0.0, 1.0, 0.0]"""
+    """Multi-hot vector in TOPICS order.
+
+    >>> encode_topics(["trade"])
+    [0.0, 0.0, 1.0, 0.0]
+    """
     present = set(topics)
     return [1.0 if name in present else 0.0 for name in TOPICS]
 
 
 def decode_topics(vector: Sequence[float | int | bool], names: Sequence[str] = TOPICS) -> list[str]:
-    """Labels whose entry is truthy. >>> decode_topics([1, 0, 0, 1]) == ["taiwan", "human_rights"]"""
+    """Labels whose entry is truthy.
+
+    >>> decode_topics([1, 0, 0, 1])
+    ['taiwan', 'human_rights']
+    """
     return [name for name, on in zip(names, vector) if on]
 
 
@@ -132,7 +140,7 @@ def read_label_file(path: str | Path) -> tuple[list[dict], list[Problem]]:
     A bad line never hides the rest of the file: all problems are collected, so a user
     fixes a file in one pass. Ids must be unique within the file.
 
-    >>> records, problems = read_label_file("data/labelled/seed.jsonl")
+    >>> records, problems = read_label_file(DATA / "labelled" / "seed.jsonl")
     """
     path = Path(path)
     records: list[dict] = []
@@ -170,7 +178,7 @@ def iter_label_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 def load_records(paths: Iterable[str | Path]) -> list[dict]:
     """Read and validate many label files; raise LabelFileError listing every problem.
 
-    >>> records = load_records(["data/labelled"])
+    >>> records = load_records([DATA / "labelled"])
     """
     records: list[dict] = []
     problems: list[Problem] = []

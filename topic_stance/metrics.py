@@ -91,7 +91,7 @@ def topic_confidence(topic_probs, topic_true) -> tuple[np.ndarray, np.ndarray]:
 def stance_confidence(stance_probs, stance_true) -> tuple[np.ndarray, np.ndarray]:
     """The top class's probability and whether it is the gold class."""
     sp = np.asarray(stance_probs, dtype=float).reshape(len(stance_true), -1)
-    return sp.max(1), sp.argmax(1) == np.asarray(stance_true, dtype=int)
+    return sp.max(1), decide_stance(sp) == np.asarray(stance_true, dtype=int)
 
 
 def calibration_scores(topic_probs, topic_references, stance_probs, stance_references) -> dict:
@@ -177,8 +177,10 @@ class StanceMetric(evaluate.Metric):
 class CalibrationMetric(evaluate.Metric):
     """Expected calibration error and Brier score of both heads' probabilities.
 
-    >>> CalibrationMetric().compute(topic_probs=[[0.9, 0.1, 0.1, 0.1]], topic_references=[[1, 0, 0, 0]],
-    ...                             stance_probs=[[0.8, 0.1, 0.1]], stance_references=[0])["stance_brier"]
+    >>> report = CalibrationMetric().compute(topic_probs=[[0.9, 0.1, 0.1, 0.1]], topic_references=[[1, 0, 0, 0]],
+    ...                                      stance_probs=[[0.8, 0.1, 0.1]], stance_references=[0])
+    >>> round(report["stance_brier"], 4)
+    0.06
     """
 
     def _info(self):

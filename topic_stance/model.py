@@ -89,8 +89,14 @@ class TopicStanceModel(PreTrainedModel):
     Loss = BCE over topics (with per-label `pos_weight` against imbalance)
          + cross-entropy over stance (with class weights).
 
-    >>> model = TopicStanceModel.from_encoder("path/or/hub-id")      # pre-trained encoder weights
-    >>> out = model(**tokenizer(["Beijing held drills near Taiwan."], return_tensors="pt"))
+    `TopicStanceModel.from_encoder(hub_id_or_folder)` starts the encoder from pre-trained weights;
+    a forward pass on a batch of 1 gives `topic_logits` of shape (1, 4) and `stance_logits` (1, 3):
+
+    >>> from transformers import BertConfig
+    >>> import torch
+    >>> model = TopicStanceModel(TopicStanceConfig(encoder=BertConfig(hidden_size=32, num_hidden_layers=1,
+    ...                                                               num_attention_heads=2, intermediate_size=64)))
+    >>> out = model(input_ids=torch.tensor([[101, 2000, 102]]))
     >>> out.topic_logits.shape, out.stance_logits.shape
     (torch.Size([1, 4]), torch.Size([1, 3]))
     """

@@ -6,7 +6,7 @@ returns the Axes. Nothing here calls `plt.show()`, so the functions work under t
 backend, in tests and in headless notebook runs alike.
 
 >>> from topic_stance import plots
->>> ax = plots.label_counts_by_split(assign_splits(load_records(["data/labelled"])))
+>>> ax = plots.label_counts_by_split(assign_splits(load_records([DEFAULT_LABEL_DIR])))
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reduced-precision paths: each exported, validated against fp32, and chosen by `auto` only if validated."""
+"""export.py: ONNX graphs and reduced-precision paths, each validated against fp32 and chosen by `auto` only if validated."""
 
 import json
 import shutil
