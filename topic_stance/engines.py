@@ -85,9 +85,15 @@ class TransformerEngine:
         texts = list(texts)
         if not texts:
             return {"input_ids": [], "owner": np.zeros(0, dtype=np.int64), "count": 0}
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length, stride=self.stride,
-                                 return_overflowing_tokens=True, return_attention_mask=False,
-                                 return_token_type_ids=False)
+        try:
+            encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length, stride=self.stride,
+                                     return_overflowing_tokens=True, return_attention_mask=False,
+                                     return_token_type_ids=False)
+        except BaseException as err:  # a Rust panic in `tokenizers` is not an Exception: keep hosts alive
+            if type(err).__name__ != "PanicException":
+                raise
+            raise RuntimeError(f"the tokenizer failed on this input ({err}); max length {self.max_length}, "
+                               f"stride {self.stride}") from None
         return {"input_ids": encoded["input_ids"], "owner": np.asarray(encoded["overflow_to_sample_mapping"]),
                 "count": len(texts)}
 
@@ -277,10 +283,14 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
     check_sizes(batch_size, max_length)
     if precision not in PRECISIONS:
         raise UnsupportedSetting(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if is_baseline_folder(path):
-        if precision not in ("auto", "fp32") or device not in ("auto", "cpu"):
-            raise UnsupportedSetting(f"{path} is a TF-IDF baseline: it runs on the CPU in fp32 only "
-                                     f"(got device {device!r}, precision {precision!r})")
+    try:
+        baseline = is_baseline_folder(path)
+    except ValueError as err:
+        raise ModelFolderError(f"{path}: {err}") from None
+    if baseline:
+        if precision not in ("auto", "fp32") or device not in ("auto", "cpu") or max_length is not None:
+            raise UnsupportedSetting(f"{path} is a TF-IDF baseline: it runs on the CPU in fp32 on whole paragraphs "
+                                     f"(got device {device!r}, precision {precision!r}, max length {max_length!r})")
         return BaselineEngine(TfidfBaseline.load(path))
     from transformers import AutoTokenizer
 

@@ -74,10 +74,11 @@ class ArticleResult:
     paragraphs: list[ParagraphResult]
     summary: ArticleSummary = field(default_factory=ArticleSummary)
     meta: dict = field(default_factory=dict)
+    dropped: list[dict] = field(default_factory=list)  # lines the splitter left out, each with its reason
 
     def to_dict(self) -> dict:
         out = {"id": self.id, "headline": self.headline, "summary": self.summary.to_dict(),
-               "paragraphs": [p.to_dict() for p in self.paragraphs]}
+               "paragraphs": [p.to_dict() for p in self.paragraphs], "dropped": self.dropped}
         if self.meta:
             out["meta"] = self.meta
         return out
@@ -208,5 +209,7 @@ class ArticleScorer:
                                     [paragraph_id(article_id, p.index) for p in paragraphs],
                                     [(p.start, p.end) for p in paragraphs])
             offset += k
+            dropped = [{"text": d.text, "start": d.start, "end": d.end, "kind": d.kind, "reason": d.reason}
+                       for d in getattr(split, "dropped_lines", [])]
             yield ArticleResult(article_id, split.headline or meta.get("title"), results,
-                                summarise(results, self.topic_labels, self.stance_labels), dict(meta))
+                                summarise(results, self.topic_labels, self.stance_labels), dict(meta), dropped)

@@ -761,6 +761,7 @@ def atomic_path(target: str | Path):
     guard = _SigtermGuard()
     try:
         yield tmp
+        _sync_and_keep_mode(tmp, target)
         tmp.replace(target)
     finally:
         guard.cleaning = True  # a SIGTERM from here on waits until the temporary file is gone
@@ -769,6 +770,20 @@ def atomic_path(target: str | Path):
                 tmp.unlink()
         finally:
             guard.restore()
+
+
+def _sync_and_keep_mode(tmp: Path, target: Path) -> None:
+    """Flush the finished file to disk before the rename (a crash then leaves the old or the new file,
+    never an empty one) and give it the replaced file's permissions."""
+    if not tmp.exists():
+        return
+    if target.exists():
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 PARAGRAPH_COLUMNS = ("article_id", "id", "start", "end", "text", "topics", "stance")
@@ -784,8 +799,19 @@ def attach_meta(result: dict, record: InputRecord) -> dict:
 
 
 def paragraph_rows(article: dict, topic_labels, stance_labels) -> Iterator[dict]:
-    """Flat rows (one per paragraph) for CSV and Parquet; url/title/date/site empty when absent."""
+    """Flat rows (one per paragraph) for CSV and Parquet; url/title/date/site empty when absent.
+
+    An article with no body paragraph still gets one row (empty paragraph fields), so no input
+    article silently disappears from a table.
+    """
     meta = article.get("meta") or {}
+    if not article["paragraphs"]:
+        row = {"article_id": article["id"], "id": None, "start": None, "end": None, "text": None, "topics": None,
+               "stance": None}
+        row.update({f"topic_score_{t}": None for t in topic_labels})
+        row.update({f"stance_score_{s}": None for s in stance_labels})
+        row.update({key: meta.get(key) for key in META_KEYS})
+        yield row
     for p in article["paragraphs"]:
         row = {"article_id": article["id"], "id": p["id"], "start": p["start"], "end": p["end"], "text": p["text"],
                "topics": ";".join(p["topics"]), "stance": p["stance"]}
