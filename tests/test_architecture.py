@@ -133,3 +133,19 @@ def test_package_import_registers_auto_classes_and_pipeline(tiny_model_dir):
 
     assert type(AutoModel.from_pretrained(tiny_model_dir)).__name__ == "TopicStanceModel"
     assert AutoConfig.from_pretrained(tiny_model_dir).model_type == "topic_stance"
+
+
+def test_registration_in_a_fresh_process_and_a_fast_import(tiny_model_dir):
+    """`import topic_stance` loads no torch; AutoModel and pipeline() still know the model afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys, topic_stance\n"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+            "from transformers import AutoModel, pipeline\n"
+            f"model = AutoModel.from_pretrained({str(tiny_model_dir)!r})\n"
+            "assert type(model).__name__ == 'TopicStanceModel'\n"
+            f"out = pipeline('topic-stance', model={str(tiny_model_dir)!r}, device='cpu')('wang warned on tariffs')\n"
+            "assert set(out) == {'topics', 'stance', 'topic_scores', 'stance_scores'}\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,7 +1,9 @@
 """topic-stance: label news paragraphs about US–China diplomacy by topic and stance.
 
-Importing the package registers the model with transformers' Auto classes and the
-`pipeline("topic-stance", model=FOLDER)` task, when torch and transformers are installed.
+`import topic_stance` stays fast (no torch, no transformers): the model is registered with
+transformers' Auto classes and the `pipeline("topic-stance", model=FOLDER)` task at the moment
+transformers' own auto / pipelines modules are imported (see `_registration`), so
+`AutoModel.from_pretrained(folder)` and `pipeline("topic-stance", ...)` work after it.
 """
 
 from .labels import STANCES, TOPICS
@@ -23,12 +25,6 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-def _register() -> None:
-    try:
-        from .pipeline import register
-    except ImportError:  # torch or transformers missing: the splitter and labels still work
-        return
-    register()
+from . import _registration  # noqa: E402
 
-
-_register()
+_registration.install()

@@ -1,0 +1,62 @@
+"""Wall time of `topic-stance predict` on one short article, run as a whole process several times.
+
+    python benchmarks/bench_first_answer.py [--model models/minilm-topic-stance] [--runs 5]
+
+A user scoring one article waits for the whole process: interpreter start, imports, model
+loading and scoring. This runs the real command in fresh processes (after one warm-up run
+that fills the OS file cache) and prints the median and best wall time and peak memory, beside
+`python -c "import torch"` and `import transformers` as floors. Goal: < 3 s wall, < 1 GB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLE = ("US and China agree to keep talking on trade\n\nThe two sides held what both called candid and "
+           "constructive talks in Geneva on Monday, agreeing to cut tariffs for 90 days.\n\nBeijing said "
+           "Washington should stop interfering in Taiwan and lift its sanctions on Chinese firms.\n")
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS of that child in MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(after, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(REPO / "models" / "minilm-topic-stance"))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        article = Path(tmp) / "one.txt"
+        article.write_text(ARTICLE)
+        commands = {
+            "python -c 'import torch'": [sys.executable, "-c", "import torch"],
+            "python -c 'import transformers.modeling_utils'": [sys.executable, "-c", "import transformers.modeling_utils"],
+            "topic-stance predict (1 article)": [sys.executable, "-m", "topic_stance", "predict", "--model", args.model,
+                                                 str(article), "--output", str(Path(tmp) / "out.jsonl")],
+        }
+        print(f"{'command':50s} {'median s':>9s} {'best s':>8s} {'peak MB':>8s}")
+        for name, command in commands.items():
+            timed(command)  # warm the file cache
+            runs = [timed(command) for _ in range(args.runs)]
+            walls = [w for w, _ in runs]
+            print(f"{name:50s} {statistics.median(walls):9.2f} {min(walls):8.2f} {max(m for _, m in runs):8.0f}")
+        print("goal: predict < 3 s wall and < 1024 MB peak")
+
+
+if __name__ == "__main__":
+    main()
