@@ -2,7 +2,7 @@
 
 Why: one F1 on the seed test set hides shortcuts a model can learn from the training data
 ("tariff" means confrontational, "the world's two largest economies" means trade, an arms sale
-to Taiwan means trade). Each capability pins one rule of ../shared/labeling-guide.md with
+to Taiwan means trade). Each capability pins one rule of docs/labeling-guide.md with
 short hand-written paragraphs, so a shortcut shows up as a low pass rate on exactly that
 capability. The cases live in data/checks/, apart from the training data; a test proves no
 check text is in, or nearly in, the training corpus.

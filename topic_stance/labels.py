@@ -1,4 +1,4 @@
-"""The label schema of ../shared/labeling-guide.md: names, vector encoding, record validation.
+"""The label schema of docs/labeling-guide.md: names, vector encoding, record validation.
 
 This is the one place that knows the labels. The model saves them in its config, so a
 folder trained today still decodes correctly if this list ever grows.

@@ -2,7 +2,8 @@
 
 `evaluate.load("f1")` fetches scripts from the hub; these classes subclass `evaluate.Metric`
 directly, so `TopicMetric().compute(predictions=..., references=...)` works anywhere.
-The pure functions below them are what the classes call, and what training uses in its loop.
+The pure functions below them are what the classes call; training selects its best epoch on
+`calibration.quick_scores` and reports these metrics after calibration.
 """
 
 from __future__ import annotations
