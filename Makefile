@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
+.PHONY: setup train train-fast baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -39,6 +39,12 @@ teacher-parts: $(STAMP)
 teacher: teacher-parts
 	$(BIN)/python train.py --model mpnet --num_train_epochs 3 --output $(TEACHER_DIR) --overwrite $(ARGS)
 	$(MAKE) teacher-targets
+
+# The fast student (3 of 6 layers), distilled from the default model's calibrated outputs.
+train-fast: $(STAMP)
+	test -d models/minilm-topic-stance || $(MAKE) train
+	$(BIN)/python -m topic_stance teacher-targets --teacher models/minilm-topic-stance --output models/minilm-topic-stance-targets.jsonl
+	$(BIN)/python train.py --model minilm-fast $(ARGS)
 
 # Soft targets for the student: data/teacher/targets.jsonl (re-run after the corpus changes).
 teacher-targets: $(STAMP)

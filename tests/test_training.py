@@ -149,3 +149,11 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, synthetic_data, tin
     assert resumed_from and resumed_from[0].endswith(checkpoints[0])
     assert json.loads((folder / "metrics.json").read_text())["epochs_run"] == 3.0
     assert not list(tmp_path.glob(".m.incomplete*"))
+
+
+def test_keep_layers_makes_a_smaller_student_that_reloads(tmp_path, synthetic_data, tiny_encoder_dir):
+    folder = train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "s"),
+                                   epochs=1, batch_size=8, device="cpu", bootstrap=0, keep_layers="1"))
+    model = TopicStanceModel.from_pretrained(folder)
+    assert model.config.encoder.num_hidden_layers == 1 and len(model.encoder.encoder.layer) == 1
+    assert ArticleScorer.from_pretrained(folder, device="cpu").score_paragraphs(["wang warned"])[0].stance

