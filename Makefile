@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train train-fast baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
+.PHONY: setup train train-fast labelstudio baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -49,6 +49,11 @@ train-fast: $(STAMP)
 # Soft targets for the student: data/teacher/targets.jsonl (re-run after the corpus changes).
 teacher-targets: $(STAMP)
 	$(BIN)/python -m topic_stance teacher-targets --teacher $(TEACHER_DIR)
+
+# Label Studio in a virtual environment of its own (its pins clash with the project's numpy); the
+# server round-trip test in tests/test_labelstudio.py runs when it exists and skips (with the reason) when not.
+labelstudio:
+	tools/labelstudio/install.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -24,6 +24,8 @@ COMMANDS = {
     "evaluate": "metrics on labelled data (optionally beside a second model) and behavioural checks",
     "errors": "the labelled paragraphs a model gets wrong, most confident first",
     "export": "export ONNX (fp32, int8) and validate reduced-precision paths against fp32",
+    "export-tasks": "write Label Studio tasks (the model's labels as pre-annotations) and the labelling config",
+    "import-labels": "read a Label Studio JSON export back into a label file",
 }
 USER_ERRORS: tuple[type[BaseException], ...] = ()
 
@@ -117,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     flag(p, "--quantize", choices=("int8",), default=None)
     flag(p, "--data", nargs="+", help="label files whose validation split is used for the report "
                                       "(default: the files recorded in the model's data.json)")
+    from . import labelstudio
+
+    labelstudio.add_export_tasks_arguments(sub.add_parser("export-tasks", help=COMMANDS["export-tasks"]))
+    labelstudio.add_import_labels_arguments(sub.add_parser("import-labels", help=COMMANDS["import-labels"]))
     return parser
 
 
@@ -288,8 +294,21 @@ def run_export(args) -> None:
     print(describe(report))
 
 
+def run_export_tasks(args) -> None:
+    from .labelstudio import run_export_tasks as run
+
+    run(args)
+
+
+def run_import_labels(args) -> None:
+    from .labelstudio import run_import_labels as run
+
+    run(args)
+
+
 HANDLERS = {"teacher-targets": run_teacher_targets, "predict": run_predict, "evaluate": run_evaluate,
-            "errors": run_errors, "export": run_export}
+            "errors": run_errors, "export": run_export, "export-tasks": run_export_tasks,
+            "import-labels": run_import_labels}
 
 
 # ---------------------------------------------------------------- the error boundary
