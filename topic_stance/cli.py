@@ -21,6 +21,7 @@ COMMANDS = {
     "baseline": "train the TF-IDF + logistic regression baseline on the same splits",
     "teacher-targets": "score the training text with the teacher and write its soft targets",
     "predict": "score articles or paragraphs and write .jsonl / .csv / .parquet",
+    "predict-ray": "score inputs (local or s3:// / gs://) on Ray Data into a folder of Parquet or JSONL shards",
     "evaluate": "metrics on labelled data (optionally beside a second model) and behavioural checks",
     "errors": "the labelled paragraphs a model gets wrong, most confident first",
     "export": "export ONNX (fp32, int8) and validate reduced-precision paths against fp32",
@@ -119,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     flag(p, "--quantize", choices=("int8",), default=None)
     flag(p, "--data", nargs="+", help="label files whose validation split is used for the report "
                                       "(default: the files recorded in the model's data.json)")
-    from . import labelstudio
+    from . import distributed, labelstudio
+
+    distributed.add_arguments(sub.add_parser("predict-ray", help=COMMANDS["predict-ray"]))
 
     labelstudio.add_export_tasks_arguments(sub.add_parser("export-tasks", help=COMMANDS["export-tasks"]))
     labelstudio.add_import_labels_arguments(sub.add_parser("import-labels", help=COMMANDS["import-labels"]))
@@ -294,6 +297,12 @@ def run_export(args) -> None:
     print(describe(report))
 
 
+def run_predict_ray(args) -> None:
+    from .distributed import run
+
+    run(args)
+
+
 def run_export_tasks(args) -> None:
     from .labelstudio import run_export_tasks as run
 
@@ -307,7 +316,7 @@ def run_import_labels(args) -> None:
 
 
 HANDLERS = {"teacher-targets": run_teacher_targets, "predict": run_predict, "evaluate": run_evaluate,
-            "errors": run_errors, "export": run_export, "export-tasks": run_export_tasks,
+            "errors": run_errors, "export": run_export, "export-tasks": run_export_tasks, "predict-ray": run_predict_ray,
             "import-labels": run_import_labels}
 
 

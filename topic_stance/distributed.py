@@ -1,0 +1,808 @@
+"""Batch inference on Ray Data: read -> split -> score -> write, streaming, on one machine or a cluster.
+
+    topic-stance predict-ray --model DIR INPUT... --output OUT_DIR [--format parquet|jsonl]
+                             [--workers N] [--threads-per-worker T] [--batch-size B]
+
+The pipeline is one streaming Ray Dataset, so memory stays flat over inputs of any size:
+
+  read    Ray tasks (one per input file, up to 1000 files; then a few files each) parse the files with
+          the project's own readers (io.py): .txt, .html/.htm, .jsonl, .csv, .parquet and .warc/.warc.gz,
+          from local paths or any URI pyarrow opens (s3://, gs://, hdfs://, file://; a remote file is
+          streamed to a temporary local copy first, so a multi-gigabyte WARC or Parquet file never sits
+          in memory, but needs that much room in the temporary folder). Ids, metadata, validation and
+          messages are exactly those of `topic-stance predict`. Records leave the readers in small
+          blocks, so the records of one large file spread over all the workers.
+  split + score
+          `map_batches` with a callable class: an actor pool of `--workers` actors, each holding one
+          ArticleScorer and reserving `--threads-per-worker` CPUs, with torch (and the tokenizer's
+          thread pool) set to that many threads so that workers never oversubscribe the cores. Each
+          actor splits its articles into paragraphs and scores them (ArticleScorer.score_articles,
+          the very code of `predict`).
+  write   shards in OUT_DIR: Parquet, one row per paragraph with the columns of io.paragraph_rows (as
+          `predict --output x.parquet`), or JSON Lines, one article per line (as `predict --output
+          x.jsonl`). Bad records never stop the run: they go to `_errors/*.jsonl` (path, line, field,
+          message) and are counted in `_meta.json`, which is written last and marks a complete run.
+          Names starting with `_` are ignored by Parquet/Arrow/Spark readers: `pandas.read_parquet(OUT_DIR)`
+          reads exactly the results.
+
+Differences from `predict`: ids are not checked for uniqueness across inputs (that needs a global
+pass), standard input (`-`) is not read, and there is no --on-error fail (bad records are always
+reported and left out). A model folder and local inputs must be visible at the same path on every
+node of a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .errors import TopicStanceError
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("parquet", "jsonl")
+META_FILE = "_meta.json"
+ERRORS_DIR = "_errors"
+EXAMPLES = 50  # problems quoted in _meta.json (all of them are in _errors/)
+DEFAULT_ROWS_PER_SHARD = {"parquet": 50_000, "jsonl": 10_000}
+DEFAULT_RECORDS_PER_BATCH = {"article": 64, "paragraph": 512}
+READ_ROWS = 1024  # records per block leaving a reader task
+BLOCK_BYTES = 256 * 1024  # target block size of the pipeline (Ray's default, 128 MiB, would be one file)
+
+# Columns of the records flowing from the readers to the scorers; `error` is set (and the rest empty)
+# for a bad record, which is passed through to the writer.
+RECORD_FIELDS = ("id", "text", "path", "line", "meta", "error")
+KIND, NOTE = "_kind", "_note"  # control columns of the scorers' output (dropped when writing)
+
+
+def _pa():
+    import pyarrow as pa
+
+    return pa
+
+
+def record_schema():
+    pa = _pa()
+    return pa.schema([("id", pa.string()), ("text", pa.string()), ("path", pa.string()), ("line", pa.int64()),
+                      ("meta", pa.string()), ("error", pa.string())])
+
+
+def require_ray():
+    """The ray module, or a TopicStanceError saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the [data] extra
+    except ImportError as err:
+        raise TopicStanceError(f"predict-ray needs Ray Data ({err}): pip install 'topic-stance[ray]'") from None
+    return ray
+
+
+# ---------------------------------------------------------------- planning: which files
+def is_uri(path: str | os.PathLike) -> bool:
+    return "://" in str(path)
+
+
+def _problem_dict(problem) -> dict:
+    return {"path": problem.path, "line": problem.line, "field": problem.field, "message": problem.message,
+            "problem": str(problem)}
+
+
+def plan_sources(inputs: Iterable[str | os.PathLike], record_files: bool = False) -> list[dict]:
+    """The input files, in order: {"name", "kind", "path"} for local files and {"name", "kind", "fs_uri",
+    "fs_path"} for URIs (s3://, gs://, hdfs://, file://...; folders listed through pyarrow.fs).
+
+    Folders are scanned as `predict` scans them (recursively, sorted, hidden files and folders skipped,
+    documents only: .txt/.html/.warc), unless `record_files`: then .jsonl/.csv/.parquet files found in
+    folders are read too (a folder of Parquet or JSONL shards). Files named directly are always read.
+    Raises TopicStanceError for standard input, a missing input, or a folder without supported files.
+    """
+    from .io import STDIN, expand_inputs, input_kind
+
+    sources: list[dict] = []
+    seen: set[str] = set()
+    for item in inputs:
+        text = str(item)
+        if text == STDIN:
+            raise TopicStanceError("predict-ray cannot read standard input (-); give files, folders or URIs")
+        if is_uri(text):
+            found = _list_uri(text, record_files)
+        elif record_files and Path(text).is_dir():
+            found = [{"name": str(Path(text, s["name"])), "kind": s["kind"], "path": s["fs_path"]}
+                     for s in _list_uri(Path(text).absolute().as_uri(), record_files, relative_names=True)]
+        else:
+            try:
+                paths = expand_inputs([text])
+            except FileNotFoundError as err:
+                raise TopicStanceError(str(err)) from None
+            found = [{"name": str(p), "kind": input_kind(p) or "txt", "path": os.path.abspath(p)} for p in paths]
+        for source in found:
+            key = os.path.realpath(source["path"]) if "path" in source else f"{source['fs_uri']}\0{source['fs_path']}"
+            if key in seen:
+                log.warning("%s: given twice; read once", source["name"])
+                continue
+            seen.add(key)
+            sources.append(source)
+    return sources
+
+
+def _filesystem(uri: str):
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+    try:
+        return pafs.FileSystem.from_uri(uri)
+    except (pa.ArrowException, ValueError, OSError) as err:
+        raise TopicStanceError(f"{uri}: cannot open this location ({err})") from None
+
+
+def _list_uri(uri: str, record_files: bool = False, relative_names: bool = False) -> list[dict]:
+    import pyarrow.fs as pafs
+
+    from .io import FOLDER_KINDS, INPUT_SUFFIXES, input_kind
+
+    fs, root = _filesystem(uri)
+    try:
+        info = fs.get_file_info(root)
+        if info.type == pafs.FileType.NotFound:
+            raise TopicStanceError(f"{uri}: no such file or folder")
+        if info.type == pafs.FileType.File:
+            return [{"name": uri, "kind": input_kind(root) or "txt", "fs_uri": uri, "fs_path": root}]
+        listing = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    except OSError as err:
+        raise TopicStanceError(f"{uri}: cannot list ({err})") from None
+    base = uri.rstrip("/")
+    found = []
+    for entry in sorted(listing, key=lambda e: e.path):
+        relative = entry.path[len(root.rstrip("/")):].lstrip("/")
+        kind = input_kind(entry.path)
+        if entry.type != pafs.FileType.File or any(part.startswith(".") for part in relative.split("/")):
+            continue
+        if kind and (record_files or kind in FOLDER_KINDS):
+            found.append({"name": relative if relative_names else f"{base}/{relative}", "kind": kind,
+                          "fs_uri": uri, "fs_path": entry.path})
+    if not found:
+        kinds = INPUT_SUFFIXES if record_files else [s for s in INPUT_SUFFIXES if input_kind("x" + s) in FOLDER_KINDS]
+        raise TopicStanceError(f"{uri}: folder holds no supported files ({', '.join(kinds)}; hidden files are "
+                               f"skipped{'' if record_files else '; add --record-files to read .jsonl/.csv/.parquet'})")
+    return found
+
+
+# ---------------------------------------------------------------- read (runs in Ray tasks)
+def read_source(source: dict, unit: str, max_chars: int, text_column: str = "text",
+                id_column: str = "id") -> Iterator:
+    """InputRecord / Problem items of one planned source, through io's readers (a remote file is copied to
+    a temporary local file of the same name first, so ids and validation are those of a local file)."""
+    from dataclasses import replace
+
+    from .io import _read_one
+
+    if "path" in source:
+        yield from _read_one(Path(source["path"]), unit, max_chars, text_column, id_column)
+        return
+    import pyarrow.fs as pafs
+
+    from .labels import Problem
+
+    name = source["name"]
+    with tempfile.TemporaryDirectory(prefix="topic-stance-") as folder:
+        local = Path(folder, Path(source["fs_path"]).name)
+        try:
+            fs, _ = pafs.FileSystem.from_uri(source["fs_uri"])
+            pafs.copy_files(source["fs_path"], str(local), source_filesystem=fs,
+                            destination_filesystem=pafs.LocalFileSystem())
+        except Exception as err:  # noqa: BLE001 - network / permission errors of any filesystem: report
+            yield Problem(name, 0, "<file>", f"cannot read: {err}")
+            return
+        for item in _read_one(local, unit, max_chars, text_column, id_column):
+            yield replace(item, path=name)
+
+
+def _read_rows(items: Iterable) -> Iterator[dict]:
+    from .labels import Problem
+
+    for item in items:
+        if isinstance(item, Problem):
+            yield {"id": None, "text": None, "path": item.path, "line": item.line, "meta": None,
+                   "error": json.dumps(_problem_dict(item), ensure_ascii=False)}
+        else:
+            yield {"id": item.id, "text": item.text, "path": item.path, "line": item.line,
+                   "meta": json.dumps(item.meta or {}, ensure_ascii=False), "error": None}
+
+
+def read_batch(batch, unit: str, max_chars: int, text_column: str = "text", id_column: str = "id",
+               rows_per_block: int = READ_ROWS):
+    """map_batches function (Ray tasks): a batch of planned sources -> blocks of record rows, streamed
+    every `rows_per_block` records, so that a large file never sits in memory as one block and its
+    records spread over all the scoring actors."""
+    pa = _pa()
+    schema = record_schema()
+    rows: list[dict] = []
+    for source_json in batch.column("source").to_pylist():
+        for row in _read_rows(read_source(json.loads(source_json), unit, max_chars, text_column, id_column)):
+            rows.append(row)
+            if len(rows) >= rows_per_block:
+                yield pa.Table.from_pylist(rows, schema=schema)
+                rows = []
+    if rows:
+        yield pa.Table.from_pylist(rows, schema=schema)
+
+
+# ---------------------------------------------------------------- split + score (Ray actors)
+def output_schema(fmt: str, topic_labels: Sequence[str], stance_labels: Sequence[str]):
+    """The scorers' output: the result columns (io.ResultWriter's for parquet, one `json` string for jsonl)
+    plus the control columns _kind (data / error / stats) and _note (the problem or the batch counts)."""
+    pa = _pa()
+    if fmt == "parquet":
+        from .io import ResultWriter
+
+        fields = list(ResultWriter(Path("unused"), ".parquet", topic_labels, stance_labels, "article")._schema())
+    else:
+        fields = [pa.field("json", pa.string())]
+    return pa.schema(fields + [pa.field(KIND, pa.string()), pa.field(NOTE, pa.string())])
+
+
+def article_line(article: dict, unit: str) -> str:
+    """One line of JSONL output, exactly as io.ResultWriter writes it."""
+    from .io import _with_meta
+
+    if unit == "paragraph":
+        paragraph = dict(article["paragraphs"][0], id=article["id"], meta=article.get("meta") or {})
+        return json.dumps(paragraph, ensure_ascii=False)
+    return json.dumps(_with_meta(article), ensure_ascii=False)
+
+
+class ScoreBatch:
+    """map_batches callable class (one per actor): record rows -> result rows.
+
+    Sets the thread pools to `threads` before loading the model, so N actors on N*T cores do not
+    oversubscribe them. A batch that fails to score is retried record by record; a record that still
+    fails becomes an error row (field `<score>`), never a failed run. Usable without Ray too.
+    """
+
+    def __init__(self, model: str, fmt: str = "parquet", unit: str = "article", threads: int = 1,
+                 device: str = "cpu", batch_size: int = 64, max_length: int | None = None, precision: str = "fp32"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):  # before the libraries start
+            os.environ[var] = str(threads)
+        import torch
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one "Loading weights" bar per actor on the driver's console
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set in this process
+            pass
+        from .inference import ArticleScorer
+
+        self.fmt, self.unit = fmt, unit
+        self.scorer = ArticleScorer.from_pretrained(model, device=device, batch_size=batch_size,
+                                                    max_length=max_length, precision=precision)
+        self.schema = output_schema(fmt, self.scorer.topic_labels, self.scorer.stance_labels)
+        self.info = {**self.scorer.metadata, "threads": torch.get_num_threads()}
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _score(self, records) -> list[dict]:
+        from .cli import score_records
+
+        return list(score_records(self.scorer, records, self.unit))
+
+    def _rows(self, article: dict) -> list[dict]:
+        if self.fmt == "jsonl":
+            return [{"json": article_line(article, self.unit), KIND: "data"}]
+        from .io import paragraph_rows
+
+        return [dict(row, **{KIND: "data"})
+                for row in paragraph_rows(article, self.scorer.topic_labels, self.scorer.stance_labels)]
+
+    def __call__(self, batch):
+        from .io import InputRecord
+        from .labels import Problem
+
+        pa = _pa()
+        started = time.time()
+        rows, records, articles, paragraphs = [], [], 0, 0
+        for item in batch.select(list(RECORD_FIELDS)).to_pylist():
+            if item["error"] is not None:
+                rows.append({KIND: "error", NOTE: item["error"]})
+            else:
+                records.append(InputRecord(item["id"], item["text"], item["path"], item["line"],
+                                           json.loads(item["meta"] or "{}")))
+        try:
+            results = self._score(records)
+        except BaseException as err:  # noqa: BLE001 - includes tokenizer panics; retried one by one below
+            if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+            results = []
+            for record in records:
+                try:
+                    results.extend(self._score([record]))
+                except BaseException as one:  # noqa: BLE001
+                    if isinstance(one, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                        raise
+                    problem = Problem(record.path, record.line, "<score>",
+                                      f"{record.id}: cannot score ({type(one).__name__}: {one})")
+                    rows.append({KIND: "error", NOTE: json.dumps(_problem_dict(problem), ensure_ascii=False)})
+        for article in results:
+            articles += 1
+            paragraphs += len(article["paragraphs"])
+            rows.extend(self._rows(article))
+        rows.append({KIND: "stats", NOTE: json.dumps({"records": articles, "paragraphs": paragraphs,
+                                                      "scorer": self.info, "pid": self.worker,
+                                                      "t0": started, "t1": time.time()})})
+        return pa.Table.from_pylist(rows, schema=self.schema)
+
+
+# ---------------------------------------------------------------- write (Ray datasink)
+def _join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+class ShardSink:
+    """Ray Datasink writing result shards (part-RUN-TASK-N.parquet|.jsonl) and error shards
+    (_errors/part-RUN-TASK-N.jsonl) below one folder or URI; each write task returns its counts, which
+    on_write_complete adds up into `self.summary` (on the driver)."""
+
+    def __init__(self, output: str, fmt: str, run_id: str, rows_per_shard: int):
+        self.output, self.fmt, self.run_id, self.rows_per_shard = str(output), fmt, run_id, rows_per_shard
+        self.summary: dict | None = None
+
+    # Ray's Datasink interface (duck-typed, so this module imports without Ray) -----------------------
+    def on_write_start(self, schema=None) -> None:
+        pass
+
+    def on_write_failed(self, error: Exception) -> None:
+        pass
+
+    def get_name(self) -> str:
+        return "WriteShards"
+
+    @property
+    def supports_distributed_writes(self) -> bool:
+        return True
+
+    @property
+    def min_rows_per_write(self) -> int:
+        return self.rows_per_shard
+
+    @property
+    def min_bytes_per_write(self):
+        return None
+
+    def write(self, blocks, ctx) -> dict:
+        import pyarrow.parquet as pq
+
+        pa = _pa()
+        fs, root = _filesystem(self.output)
+        task = getattr(ctx, "task_idx", 0)
+        tag = f"{self.run_id}-{task:05d}-{uuid.uuid4().hex[:6]}"
+        counts = {"shards": [], "error_shards": [], "records": 0, "paragraphs": 0, "skipped": 0, "examples": [],
+                  "scorer": None, "pids": []}
+        writer = stream = errors = None
+        data_name = f"part-{tag}.{self.fmt}"
+        try:
+            for block in blocks:
+                table = block if isinstance(block, pa.Table) else pa.Table.from_pandas(block)
+                kinds = table.column(KIND).to_pylist()
+                notes = table.column(NOTE).to_pylist()
+                keep = [k == "data" for k in kinds]
+                for kind, note in zip(kinds, notes):
+                    if kind == "stats":
+                        stats = json.loads(note)
+                        counts["records"] += stats["records"]
+                        counts["paragraphs"] += stats["paragraphs"]
+                        counts["scorer"] = counts["scorer"] or stats["scorer"]
+                        if stats.get("pid") not in counts["pids"]:
+                            counts["pids"].append(stats.get("pid"))
+                        if "t0" in stats:
+                            counts["t0"] = min(counts.get("t0") or stats["t0"], stats["t0"])
+                            counts["t1"] = max(counts.get("t1") or stats["t1"], stats["t1"])
+                    elif kind == "error":
+                        counts["skipped"] += 1
+                        if len(counts["examples"]) < EXAMPLES:
+                            counts["examples"].append(json.loads(note)["problem"])
+                        if errors is None:
+                            counts["error_shards"].append(_join(ERRORS_DIR, f"part-{tag}.jsonl"))
+                            fs.create_dir(_join(root, ERRORS_DIR), recursive=True)
+                            errors = fs.open_output_stream(_join(root, counts["error_shards"][-1]))
+                        errors.write((note + "\n").encode("utf-8"))
+                if not any(keep):
+                    continue
+                data = table.filter(pa.array(keep)).drop_columns([KIND, NOTE])
+                if stream is None:
+                    counts["shards"].append(data_name)
+                    stream = fs.open_output_stream(_join(root, data_name))
+                    if self.fmt == "parquet":
+                        writer = pq.ParquetWriter(stream, data.schema)
+                if writer is not None:
+                    writer.write_table(data)
+                else:
+                    lines = data.column("json").to_pylist()
+                    stream.write(("\n".join(lines) + "\n").encode("utf-8"))
+        except BaseException:
+            for handle in (writer, stream, errors):
+                try:
+                    if handle is not None:
+                        handle.close()
+                except Exception:  # noqa: BLE001 - the original error matters
+                    pass
+            for name in counts["shards"] + counts["error_shards"]:  # a retried task must not leave duplicates
+                try:
+                    fs.delete_file(_join(root, name))
+                except Exception:  # noqa: BLE001
+                    pass
+            raise
+        for handle in (writer, stream, errors):
+            if handle is not None:
+                handle.close()
+        return counts
+
+    def on_write_complete(self, write_result) -> None:
+        returns = getattr(write_result, "write_returns", write_result)
+        total = {"shards": [], "error_shards": [], "records": 0, "paragraphs": 0, "skipped": 0, "examples": [],
+                 "scorer": None, "pids": []}
+        for counts in returns:
+            if not counts:
+                continue
+            for key in ("shards", "error_shards", "examples", "pids"):
+                total[key].extend(counts[key])
+            for key in ("records", "paragraphs", "skipped"):
+                total[key] += counts[key]
+            total["scorer"] = total["scorer"] or counts["scorer"]
+            if counts.get("t0") is not None:
+                total["t0"] = min(total.get("t0") or counts["t0"], counts["t0"])
+                total["t1"] = max(total.get("t1") or counts["t1"], counts["t1"])
+        total["shards"].sort()
+        total["error_shards"].sort()
+        total["examples"] = total["examples"][:EXAMPLES]
+        total["pids"] = sorted(set(total["pids"]) - {None})
+        self.summary = total
+
+
+def _ray_datasink(sink: ShardSink):
+    """`sink` as a subclass of ray.data.Datasink (Ray checks the type)."""
+    from ray.data import Datasink
+
+    cls = type("ShardDatasink", (ShardSink, Datasink), {})
+    out = cls.__new__(cls)
+    out.__dict__.update(sink.__dict__)
+    return out
+
+
+# ---------------------------------------------------------------- output folder
+def prepare_output(output: str, inputs: Sequence[str] = (), overwrite: bool = False) -> bool:
+    """Check the output folder (or URI) before anything runs, create it, and say whether it was created.
+
+    Refused: `-`; an existing file; the same path as a local input, or a folder inside a local input folder
+    (whose scan would read the shards as inputs next time); a folder holding files, unless it is a
+    previous predict-ray output (it has _meta.json) and `overwrite` is set: then its contents are removed.
+    """
+    import pyarrow.fs as pafs
+
+    output = str(output)
+    if output == "-":
+        raise TopicStanceError("--output -: predict-ray writes a folder of shards; give a folder name")
+    if not is_uri(output):
+        resolved = Path(output).resolve()
+        for item in map(str, inputs):
+            if is_uri(item) or item == "-" or not Path(item).exists():
+                continue
+            source = Path(item).resolve()
+            if source == resolved:
+                raise TopicStanceError(f"--output {output}: is also the input {item}")
+            if source.is_dir() and resolved.is_relative_to(source) and \
+                    not any(part.startswith(".") for part in resolved.relative_to(source).parts):
+                raise TopicStanceError(f"--output {output}: lies inside the input folder {item}, whose scan would "
+                                       f"read the shards as inputs next time; write it elsewhere")
+    fs, root = _filesystem(output if is_uri(output) else os.path.abspath(output))
+    info = fs.get_file_info(root)
+    if info.type == pafs.FileType.File:
+        raise TopicStanceError(f"--output {output}: is a file; predict-ray writes a folder of shards")
+    if info.type == pafs.FileType.Directory:
+        entries = fs.get_file_info(pafs.FileSelector(root, recursive=False))
+        if entries:
+            previous = any(e.base_name == META_FILE for e in entries)
+            if not overwrite:
+                hint = " (add --overwrite to replace that previous predict-ray output)" if previous else ""
+                raise TopicStanceError(f"--output {output}: folder is not empty; give a new or empty folder{hint}")
+            if not previous:
+                raise TopicStanceError(f"--output {output}: --overwrite only replaces a previous predict-ray "
+                                       f"output (a folder with {META_FILE}); this folder holds other files")
+            fs.delete_dir_contents(root)
+        return False
+    try:
+        fs.create_dir(root, recursive=True)
+    except OSError as err:
+        raise TopicStanceError(f"--output {output}: cannot create the folder ({err})") from None
+    return True
+
+
+def _remove_orphans(root_uri: str, run_id: str, reported: set[str]) -> None:
+    """Delete shards of this run that no successful write task reported (left by a killed, retried task)."""
+    import pyarrow.fs as pafs
+
+    fs, root = _filesystem(root_uri)
+    for entry in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
+        relative = entry.path[len(root.rstrip("/")):].lstrip("/")
+        if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name and relative not in reported:
+            log.warning("removing %s: left by a write task that failed and was retried", relative)
+            fs.delete_file(entry.path)
+
+
+def _remove_run(output: str, run_id: str, created: bool) -> None:
+    """Best-effort removal of this run's shards after a failure (and of the folder if this run made it)."""
+    import pyarrow.fs as pafs
+
+    try:
+        fs, root = _filesystem(output if is_uri(output) else os.path.abspath(output))
+        if created:
+            fs.delete_dir(root)
+            return
+        for entry in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
+            if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name:
+                fs.delete_file(entry.path)
+        errors = _join(root, ERRORS_DIR)
+        if fs.get_file_info(errors).type == pafs.FileType.Directory and \
+                not fs.get_file_info(pafs.FileSelector(errors)):
+            fs.delete_dir(errors)
+    except Exception as err:  # noqa: BLE001 - cleanup must not hide the original error
+        log.warning("could not remove the partial output of run %s in %s: %s", run_id, output, err)
+
+
+# ---------------------------------------------------------------- the pipeline
+def _cluster_cpus(ray) -> float:
+    return float(ray.cluster_resources().get("CPU", 0))
+
+
+def build_pipeline(sources: Sequence[dict], model: str, *, fmt: str = "parquet", unit: str = "article",
+                   workers: int = 1, threads_per_worker: int = 1, batch_size: int = 64,
+                   records_per_batch: int | None = None, device: str = "auto", precision: str = "fp32",
+                   max_length: int | None = None, max_chars: int | None = None, text_column: str = "text",
+                   id_column: str = "id", gpus_per_worker: float = 0, io_cpus: float | None = None):
+    """The lazy Ray Dataset read -> split+score of `sources` (see plan_sources): rows of output_schema(fmt).
+
+    Reader and writer tasks reserve `io_cpus` each (default: up to 1 CPU left over by the workers, 0 when
+    the workers take every CPU, so that a pool sized to the machine never starves the readers).
+    """
+    ray = require_ray()
+    from .io import MAX_PARAGRAPH_CHARS
+
+    if fmt not in FORMATS:
+        raise TopicStanceError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if io_cpus is None:
+        io_cpus = default_io_cpus(ray, workers, threads_per_worker)
+    records_per_batch = records_per_batch or DEFAULT_RECORDS_PER_BATCH[unit]
+    if device == "auto":
+        device = "cuda" if gpus_per_worker else "cpu"
+    items = [{"source": json.dumps(s)} for s in sources]
+    readers = max(1, min(len(items), int(max(_cluster_cpus(ray) - workers * threads_per_worker, 1))))
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 1000)))
+    # Ray merges a task's outputs into blocks of up to 128 MiB, and an actor scores a block alone: small
+    # blocks (for this dataset only) let the records of one large file spread over every actor.
+    ds.context.target_max_block_size = BLOCK_BYTES
+    ds.context.print_on_execution_start = False
+    if not sys.stderr.isatty():
+        ds.context.enable_progress_bars = False
+    # ray_remote_args_fn keeps Ray from fusing the readers into the scoring actors: fused, each file
+    # would be read and scored by one actor alone; apart, its blocks spread over the whole pool.
+    ds = ds.map_batches(read_batch, fn_kwargs={
+        "unit": unit, "max_chars": max_chars or MAX_PARAGRAPH_CHARS, "text_column": text_column,
+        "id_column": id_column, "rows_per_block": records_per_batch}, batch_size=1, batch_format="pyarrow",
+        ray_remote_args_fn=_Resources(io_cpus), **_pool(ray, "TaskPoolStrategy", readers))
+    ds = ds.map_batches(ScoreBatch, fn_constructor_kwargs={
+        "model": str(model), "fmt": fmt, "unit": unit, "threads": threads_per_worker, "device": device,
+        "batch_size": batch_size, "max_length": max_length, "precision": precision},
+        batch_size=records_per_batch, batch_format="pyarrow", num_cpus=threads_per_worker,
+        num_gpus=gpus_per_worker or None, **_pool(ray, "ActorPoolStrategy", workers))
+    return ds
+
+
+def _pool(ray, strategy: str, size: int) -> dict:
+    """compute=<strategy>(size=N) on Ray versions that have it (concurrency= is deprecated since 2.51)."""
+    cls = getattr(ray.data, strategy, None)
+    if cls is None or "size" not in inspect.signature(cls).parameters:
+        return {"concurrency": size}
+    return {"compute": cls(size=size)}
+
+
+class _Resources:
+    """A picklable ray_remote_args_fn."""
+
+    def __init__(self, num_cpus: float):
+        self.num_cpus = num_cpus
+
+    def __call__(self) -> dict:
+        return {"num_cpus": self.num_cpus}
+
+
+def default_io_cpus(ray, workers: int, threads_per_worker: int) -> float:
+    spare = _cluster_cpus(ray) - workers * threads_per_worker
+    return float(min(1.0, spare)) if spare > 0 else 0.0
+
+
+def predict_ray(inputs: Sequence[str], model: str, output: str, *, fmt: str = "parquet", unit: str = "article",
+                workers: int = 1, threads_per_worker: int = 1, batch_size: int = 64,
+                records_per_batch: int | None = None, device: str = "auto", precision: str = "fp32",
+                max_length: int | None = None, max_chars: int | None = None, text_column: str = "text",
+                id_column: str = "id", gpus_per_worker: float = 0, io_cpus: float | None = None,
+                rows_per_shard: int | None = None, overwrite: bool = False, record_files: bool = False,
+                address: str | None = None, num_cpus: int | None = None) -> dict:
+    """Score every input into shards below `output` and return the run's metadata (also written, last,
+    to OUTPUT/_meta.json).
+
+    Runs on the current Ray instance if ray.init() was called; otherwise joins `address` or starts a
+    local instance (`num_cpus`), and shuts it down at the end. The model, inputs and output are checked
+    before Ray starts; on any failure this run's shards are removed and no _meta.json is written.
+    """
+    ray = require_ray()
+    model = str(model)
+    if fmt not in FORMATS:
+        raise TopicStanceError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if unit not in DEFAULT_RECORDS_PER_BATCH:
+        raise TopicStanceError(f"--unit must be article or paragraph, not {unit!r}")
+    sources = plan_sources(inputs, record_files)
+    check_model(model, device, precision, batch_size, max_length, gpus_per_worker)
+    created = prepare_output(str(output), [str(i) for i in inputs], overwrite)
+    run_id = uuid.uuid4().hex[:8]
+    started_here = not ray.is_initialized()
+    try:
+        if started_here:
+            try:
+                ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                         logging_level=logging.WARNING)
+            except (ConnectionError, ValueError, RuntimeError) as err:
+                raise TopicStanceError(f"cannot start or join Ray{f' at {address}' if address else ''}: "
+                                       f"{err}") from None
+        return _predict_ray(ray, run_id, sources, model, str(output), fmt, unit, workers, threads_per_worker,
+                            batch_size, records_per_batch, device, precision, max_length, max_chars, text_column,
+                            id_column, gpus_per_worker, io_cpus, rows_per_shard, [str(i) for i in inputs],
+                            local=started_here and not address)
+    except BaseException:
+        _remove_run(str(output), run_id, created)
+        raise
+    finally:
+        if started_here and ray.is_initialized():
+            ray.shutdown()
+
+
+def _predict_ray(ray, run_id, sources, model, output, fmt, unit, workers, threads_per_worker, batch_size,
+                 records_per_batch, device, precision, max_length, max_chars, text_column, id_column, gpus_per_worker,
+                 io_cpus, rows_per_shard, inputs, local) -> dict:
+    cpus, need = _cluster_cpus(ray), workers * threads_per_worker
+    if need > cpus:
+        message = (f"--workers {workers} x --threads-per-worker {threads_per_worker} = {need} CPUs, but this Ray "
+                   f"cluster has {cpus:g}")
+        if local:
+            raise TopicStanceError(message + "; lower them (or raise --num-cpus)")
+        log.warning("%s; the pool waits for an autoscaler to add nodes", message)
+    root_uri = output if is_uri(output) else os.path.abspath(output)
+    datasink = _ray_datasink(ShardSink(root_uri, fmt, run_id, rows_per_shard or DEFAULT_ROWS_PER_SHARD[fmt]))
+    io_cpus = default_io_cpus(ray, workers, threads_per_worker) if io_cpus is None else io_cpus
+    started = time.time()
+    ds = build_pipeline(sources, model, fmt=fmt, unit=unit, workers=workers, threads_per_worker=threads_per_worker,
+                        batch_size=batch_size, records_per_batch=records_per_batch, device=device,
+                        precision=precision, max_length=max_length, max_chars=max_chars, text_column=text_column,
+                        id_column=id_column, gpus_per_worker=gpus_per_worker, io_cpus=io_cpus)
+    ds.write_datasink(datasink, ray_remote_args={"num_cpus": io_cpus})
+    summary = datasink.summary or {}
+    seconds = round(time.time() - started, 2)
+    _remove_orphans(root_uri, run_id, set(summary.get("shards", [])) | set(summary.get("error_shards", [])))
+    meta = {"model": model, **(summary.get("scorer") or {}), "unit": unit, "format": fmt, "inputs": inputs,
+            "files": len(sources), "records": summary.get("records", 0), "paragraphs": summary.get("paragraphs", 0),
+            "skipped": summary.get("skipped", 0), "skipped_examples": summary.get("examples", []),
+            "shards": summary.get("shards", []), "error_shards": summary.get("error_shards", []),
+            "workers": workers, "threads_per_worker": threads_per_worker, "gpus_per_worker": gpus_per_worker,
+            "io_cpus": io_cpus, "workers_used": len(summary.get("pids", [])), "batch_size": batch_size,
+            "run_id": run_id, "ray_version": ray.__version__, "seconds": seconds,
+            "paragraphs_per_second": round(summary.get("paragraphs", 0) / seconds, 2) if seconds else None}
+    # from the first batch an actor started to the last one finished: throughput without start-up costs
+    window = summary["t1"] - summary["t0"] if summary.get("t0") is not None else None
+    meta["scoring_seconds"] = round(window, 2) if window is not None else None
+    meta["paragraphs_per_second_scoring"] = round(summary["paragraphs"] / window, 2) if window else None
+    fs, root = _filesystem(root_uri)
+    with fs.open_output_stream(_join(root, META_FILE)) as stream:  # last: marks a complete run
+        stream.write((json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    return meta
+
+
+def check_model(model: str, device: str = "auto", precision: str = "fp32", batch_size: int = 64,
+                max_length: int | None = None, gpus_per_worker: float = 0) -> None:
+    """Load the model once on the driver, so that a bad folder or setting is one clear TopicStanceError
+    before any actor starts (on the CPU; for GPU workers only the folder and sizes are checked)."""
+    from .engines import check_sizes
+    from .errors import ModelFolderError
+    from .inference import ArticleScorer
+
+    path = Path(model)
+    if not path.is_dir():
+        raise ModelFolderError(f"{model}: no such model folder")
+    if not (path / "config.json").exists():
+        raise ModelFolderError(f"{model}: not a model folder (no config.json)")
+    check_sizes(batch_size, max_length)
+    if not gpus_per_worker and device in ("auto", "cpu"):
+        ArticleScorer.from_pretrained(path, device="cpu", batch_size=batch_size, max_length=max_length,
+                                      precision=precision)
+
+
+# ---------------------------------------------------------------- command line
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags of `topic-stance predict-ray` (dashed spellings; underscore aliases as in cli.flag)."""
+    from .cli import flag, scorer_flags
+    from .io import MAX_PARAGRAPH_CHARS
+
+    scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
+    parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
+                                                  "folders of them, or URIs (s3://, gs://, hdfs://, file://)")
+    flag(parser, "--output", required=True, help="output folder or URI: shards part-*.parquet|jsonl, bad records "
+                                                 "in _errors/, run metadata in _meta.json (written last)")
+    flag(parser, "--format", choices=FORMATS, default="parquet",
+         help="parquet: one paragraph a row (columns as predict's .parquet); jsonl: one article a line")
+    flag(parser, "--workers", type=_positive_int, default=1, help="scoring actors (each holds one model)")
+    flag(parser, "--threads-per-worker", type=_positive_int, default=1,
+         help="torch threads and CPUs reserved per actor (keep workers x threads <= cores)")
+    flag(parser, "--gpus-per-worker", type=_non_negative_float, default=0, help="GPUs per actor (e.g. 1 or 0.5)")
+    flag(parser, "--records-per-batch", type=_positive_int, default=None,
+         help="records handed to an actor at a time (default 64 articles, 512 with --unit paragraph)")
+    flag(parser, "--io-cpus", type=_non_negative_float, default=None,
+         help="CPUs reserved by each reader / writer task (default: up to 1 left over by the workers, else 0)")
+    flag(parser, "--rows-per-shard", type=_positive_int, default=None,
+         help="minimum rows per output shard (default 50000 paragraphs for parquet, 10000 articles for jsonl)")
+    flag(parser, "--unit", choices=("article", "paragraph"), default="article",
+         help="paragraph: each record / line is one paragraph, not split, id kept")
+    flag(parser, "--max-chars", type=_positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
+    flag(parser, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
+    flag(parser, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
+    flag(parser, "--record-files", action="store_true",
+         help="in folders, read .jsonl/.csv/.parquet files too (predict reads them only when named), e.g. a folder "
+              "or bucket prefix of Parquet shards")
+    flag(parser, "--overwrite", action="store_true", help="replace a previous predict-ray output in --output")
+    flag(parser, "--address", default=None,
+         help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local one")
+    flag(parser, "--num-cpus", type=_positive_int, default=None, help="CPUs of the local Ray instance (default: all)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run `predict-ray` from parsed arguments; prints a summary on stderr and returns the run metadata."""
+    if not sys.stderr.isatty():
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-run INFO chatter in logs
+    meta = predict_ray(args.inputs, args.model, args.output, fmt=args.format, unit=args.unit, workers=args.workers,
+                       threads_per_worker=args.threads_per_worker, batch_size=args.batch_size,
+                       records_per_batch=args.records_per_batch, device=args.device, precision=args.precision,
+                       max_length=args.max_length, max_chars=args.max_chars, text_column=args.text_column,
+                       id_column=args.id_column, gpus_per_worker=args.gpus_per_worker, io_cpus=args.io_cpus,
+                       rows_per_shard=args.rows_per_shard, overwrite=args.overwrite, record_files=args.record_files,
+                       address=args.address, num_cpus=args.num_cpus)
+    for example in meta["skipped_examples"]:
+        print(f"skipped: {example}", file=sys.stderr)
+    if meta["skipped"] > len(meta["skipped_examples"]):
+        print(f"... and {meta['skipped'] - len(meta['skipped_examples'])} more in {args.output}/{ERRORS_DIR}/",
+              file=sys.stderr)
+    print(f"scored {meta['records']} {args.unit}(s), {meta['paragraphs']} paragraph(s) from {meta['files']} file(s) "
+          f"in {meta['seconds']} s ({meta['paragraphs_per_second']} paragraphs/s, {meta['workers_used']} of "
+          f"{args.workers} worker(s) x {args.threads_per_worker} thread(s)); skipped {meta['skipped']}; wrote "
+          f"{len(meta['shards'])} shard(s) to {args.output}", file=sys.stderr)
+    return meta
