@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from topic_stance import distributed as dist
-from topic_stance.cli import score_records
+from topic_stance.inference import score_records
 from topic_stance.errors import TopicStanceError
 from topic_stance.io import InputRecord, expand_inputs, paragraph_rows, read_inputs
 from topic_stance.labels import Problem
@@ -250,7 +250,9 @@ def test_remove_run_deletes_only_this_runs_files(tmp_path):
 
 
 def test_add_arguments_flags():
-    parser = dist.add_arguments(argparse.ArgumentParser())
+    from topic_stance.cli import predict_ray_flags
+
+    parser = predict_ray_flags(argparse.ArgumentParser())
     args = parser.parse_args(["--model", "m", "in1", "s3://bucket/in2", "--output", "out", "--format", "jsonl",
                               "--workers", "2", "--threads_per_worker", "3", "--batch-size", "16"])
     assert (args.model, args.inputs, args.output, args.format, args.workers, args.threads_per_worker,
@@ -280,7 +282,9 @@ def cli_args(model_dir, inputs, output, **overrides) -> argparse.Namespace:
     argv = ["--model", str(model_dir), *map(str, inputs), "--output", str(output)]
     for key, value in overrides.items():
         argv += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
-    return dist.add_arguments(argparse.ArgumentParser()).parse_args(argv)
+    from topic_stance.cli import predict_ray_flags
+
+    return predict_ray_flags(argparse.ArgumentParser()).parse_args(argv)
 
 
 @pytest.mark.slow

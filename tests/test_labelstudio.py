@@ -15,7 +15,7 @@ import pytest
 
 from topic_stance.errors import TopicStanceError
 from topic_stance.labels import STANCES, TOPICS, LabelFileError, read_label_file, validate_record
-from topic_stance.labelstudio import (CONTEXT_KEYS, add_export_tasks_arguments, add_import_labels_arguments,
+from topic_stance.labelstudio import (CONTEXT_KEYS,
                                       export_tasks, import_labels, labelling_config, labels_from_export,
                                       run_export_tasks, run_import_labels)
 
@@ -295,8 +295,10 @@ def test_import_refuses_unreadable_exports(tmp_path):
 def test_cli_entry_points(predictions, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
-    add_export_tasks_arguments(sub.add_parser("export-tasks"))
-    add_import_labels_arguments(sub.add_parser("import-labels"))
+    from topic_stance.cli import export_tasks_flags, import_labels_flags
+
+    export_tasks_flags(sub.add_parser("export-tasks"))
+    import_labels_flags(sub.add_parser("import-labels"))
     args = parser.parse_args(["export-tasks", str(predictions), "--output", str(tmp_path / "t.json"), "--context", "0"])
     run_export_tasks(args)
     assert "wrote 5 task(s) from 2 article(s)" in capsys.readouterr().err

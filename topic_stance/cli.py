@@ -44,6 +44,74 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags of `topic-stance predict-ray` (dashed spellings; underscore aliases as in cli.flag)."""
+    from .distributed import FORMATS
+    from .io import MAX_PARAGRAPH_CHARS
+
+    scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
+    parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
+                                                  "folders of them, or URIs (s3://, gs://, hdfs://, file://)")
+    flag(parser, "--output", required=True, help="output folder or URI: shards part-*.parquet|jsonl, bad records "
+                                                 "in _errors/, run metadata in _meta.json (written last)")
+    flag(parser, "--format", choices=FORMATS, default="parquet",
+         help="parquet: one paragraph a row (columns as predict's .parquet); jsonl: one article a line")
+    flag(parser, "--workers", type=positive_int, default=1, help="scoring actors (each holds one model)")
+    flag(parser, "--threads-per-worker", type=positive_int, default=1,
+         help="torch threads and CPUs reserved per actor (keep workers x threads <= cores)")
+    flag(parser, "--gpus-per-worker", type=non_negative_float, default=0, help="GPUs per actor (e.g. 1 or 0.5)")
+    flag(parser, "--records-per-batch", type=positive_int, default=None,
+         help="records handed to an actor at a time (default 64 articles, 512 with --unit paragraph)")
+    flag(parser, "--io-cpus", type=non_negative_float, default=None,
+         help="CPUs reserved by each reader / writer task (default: up to 1 left over by the workers, else 0)")
+    flag(parser, "--rows-per-shard", type=positive_int, default=None,
+         help="minimum rows per output shard (default 50000 paragraphs for parquet, 10000 articles for jsonl)")
+    flag(parser, "--unit", choices=("article", "paragraph"), default="article",
+         help="paragraph: each record / line is one paragraph, not split, id kept")
+    flag(parser, "--max-chars", type=positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
+    flag(parser, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
+    flag(parser, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
+    flag(parser, "--record-files", action="store_true",
+         help="in folders, read .jsonl/.csv/.parquet files too (predict reads them only when named), e.g. a folder "
+              "or bucket prefix of Parquet shards")
+    flag(parser, "--overwrite", action="store_true", help="replace a previous predict-ray output in --output")
+    flag(parser, "--address", default=None,
+         help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local one")
+    flag(parser, "--num-cpus", type=positive_int, default=None, help="CPUs of the local Ray instance (default: all)")
+    return parser
+
+
+def export_tasks_flags(parser) -> None:
+    parser.add_argument("inputs", nargs="+", help="prediction files (predict --output x.jsonl, paragraph or "
+                                                  "article unit), label files, or folders of .jsonl")
+    parser.add_argument("--output", required=True, help="Label Studio tasks file to write (.json)")
+    parser.add_argument("--label-config", "--label_config", dest="label_config", default=None,
+                        help="labelling config XML to write (default: OUTPUT with .config.xml)")
+    parser.add_argument("--model-version", "--model_version", dest="model_version", default=None,
+                        help="model_version of the pre-annotations (default: the model named in "
+                             "OUTPUT.meta.json of predict, else labels:<file name>)")
+    parser.add_argument("--source", default=None,
+                        help="source of records that have none (default: the input file's name)")
+    parser.add_argument("--context", type=int, default=1,
+                        help="neighbouring paragraphs shown before and after each one (0: none)")
+
+
+def import_labels_flags(parser) -> None:
+    parser.add_argument("export", help="Label Studio export of the project (Export > JSON)")
+    parser.add_argument("--output", required=True, help="label file to write (.jsonl)")
+    parser.add_argument("--strict", action="store_true",
+                        help="a task with no annotation is an error (default: skipped and counted)")
+    parser.add_argument("--source", default=None,
+                        help="source of records whose task data has none (default: the export's file name)")
+
+
 def scorer_flags(parser) -> None:
     from .engines import MIN_MAX_LENGTH, PRECISIONS
 
@@ -159,6 +227,7 @@ def run_teacher_targets(args) -> None:
 
 
 def run_predict(args) -> None:
+    from .inference import score_records
     from .io import OUTPUT_FORMATS, ResultWriter, atomic_path, check_output_path, expand_inputs, read_inputs
     from .errors import TopicStanceError
     from .labels import Problem
@@ -203,30 +272,6 @@ def run_predict(args) -> None:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"scored {articles} {args.unit}(s), {paragraphs} paragraph(s) in {meta['seconds']} s "
           f"({scorer.metadata['precision']}); skipped {len(skipped)}; wrote {output}", file=sys.stderr)
-
-
-def score_records(scorer, records, unit: str):
-    """One article dict per input record (a one-paragraph 'article' for --unit paragraph)."""
-    if unit == "article":
-        for result in scorer.score_articles({"id": r.id, "text": r.text, "meta": getattr(r, "meta", None)}
-                                            for r in records):
-            yield result.to_dict()
-        return
-    batch: list = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == 512:
-            yield from _paragraph_batch(scorer, batch)
-            batch = []
-    yield from _paragraph_batch(scorer, batch)
-
-
-def _paragraph_batch(scorer, batch):
-    for record, result in zip(batch, scorer.score_paragraphs([r.text for r in batch], ids=[r.id for r in batch])):
-        article = {"id": record.id, "headline": None, "paragraphs": [result.to_dict()]}
-        if getattr(record, "meta", None):
-            article["meta"] = record.meta
-        yield article
 
 
 def progress(iterable, unit: str):

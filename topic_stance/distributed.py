@@ -292,7 +292,7 @@ class ScoreBatch:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def _score(self, records) -> list[dict]:
-        from .cli import score_records
+        from .inference import score_records
 
         return list(score_records(self.scorer, records, self.unit))
 
@@ -734,57 +734,6 @@ def check_model(model: str, device: str = "auto", precision: str = "fp32", batch
 
 
 # ---------------------------------------------------------------- command line
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The flags of `topic-stance predict-ray` (dashed spellings; underscore aliases as in cli.flag)."""
-    from .cli import flag, scorer_flags
-    from .io import MAX_PARAGRAPH_CHARS
-
-    scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
-    parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
-                                                  "folders of them, or URIs (s3://, gs://, hdfs://, file://)")
-    flag(parser, "--output", required=True, help="output folder or URI: shards part-*.parquet|jsonl, bad records "
-                                                 "in _errors/, run metadata in _meta.json (written last)")
-    flag(parser, "--format", choices=FORMATS, default="parquet",
-         help="parquet: one paragraph a row (columns as predict's .parquet); jsonl: one article a line")
-    flag(parser, "--workers", type=_positive_int, default=1, help="scoring actors (each holds one model)")
-    flag(parser, "--threads-per-worker", type=_positive_int, default=1,
-         help="torch threads and CPUs reserved per actor (keep workers x threads <= cores)")
-    flag(parser, "--gpus-per-worker", type=_non_negative_float, default=0, help="GPUs per actor (e.g. 1 or 0.5)")
-    flag(parser, "--records-per-batch", type=_positive_int, default=None,
-         help="records handed to an actor at a time (default 64 articles, 512 with --unit paragraph)")
-    flag(parser, "--io-cpus", type=_non_negative_float, default=None,
-         help="CPUs reserved by each reader / writer task (default: up to 1 left over by the workers, else 0)")
-    flag(parser, "--rows-per-shard", type=_positive_int, default=None,
-         help="minimum rows per output shard (default 50000 paragraphs for parquet, 10000 articles for jsonl)")
-    flag(parser, "--unit", choices=("article", "paragraph"), default="article",
-         help="paragraph: each record / line is one paragraph, not split, id kept")
-    flag(parser, "--max-chars", type=_positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
-    flag(parser, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
-    flag(parser, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
-    flag(parser, "--record-files", action="store_true",
-         help="in folders, read .jsonl/.csv/.parquet files too (predict reads them only when named), e.g. a folder "
-              "or bucket prefix of Parquet shards")
-    flag(parser, "--overwrite", action="store_true", help="replace a previous predict-ray output in --output")
-    flag(parser, "--address", default=None,
-         help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local one")
-    flag(parser, "--num-cpus", type=_positive_int, default=None, help="CPUs of the local Ray instance (default: all)")
-    return parser
-
-
 def run(args: argparse.Namespace) -> dict:
     """Run `predict-ray` from parsed arguments; prints a summary on stderr and returns the run metadata."""
     if not sys.stderr.isatty():

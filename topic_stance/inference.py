@@ -213,3 +213,28 @@ class ArticleScorer:
                        for d in getattr(split, "dropped_lines", [])]
             yield ArticleResult(article_id, split.headline or meta.get("title"), results,
                                 summarise(results, self.topic_labels, self.stance_labels), dict(meta), dropped)
+
+
+def score_records(scorer, records, unit: str):
+    """Scored article dicts for input records (io.InputRecord): one per article, or for `unit='paragraph'`
+    a one-paragraph article per record, scored in batches of 512. Used by `predict` and `predict-ray`."""
+    if unit == "article":
+        for result in scorer.score_articles({"id": r.id, "text": r.text, "meta": getattr(r, "meta", None)}
+                                            for r in records):
+            yield result.to_dict()
+        return
+    batch: list = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == 512:
+            yield from _paragraph_batch(scorer, batch)
+            batch = []
+    yield from _paragraph_batch(scorer, batch)
+
+
+def _paragraph_batch(scorer, batch):
+    for record, result in zip(batch, scorer.score_paragraphs([r.text for r in batch], ids=[r.id for r in batch])):
+        article = {"id": record.id, "headline": None, "paragraphs": [result.to_dict()]}
+        if getattr(record, "meta", None):
+            article["meta"] = record.meta
+        yield article

@@ -523,36 +523,12 @@ def import_labels(export: str | Path, output: str | Path, *, strict: bool = Fals
 
 
 # ---------------------------------------------------------------- CLI (wired by cli.py)
-def add_export_tasks_arguments(parser) -> None:
-    parser.add_argument("inputs", nargs="+", help="prediction files (predict --output x.jsonl, paragraph or "
-                                                  "article unit), label files, or folders of .jsonl")
-    parser.add_argument("--output", required=True, help="Label Studio tasks file to write (.json)")
-    parser.add_argument("--label-config", "--label_config", dest="label_config", default=None,
-                        help="labelling config XML to write (default: OUTPUT with .config.xml)")
-    parser.add_argument("--model-version", "--model_version", dest="model_version", default=None,
-                        help="model_version of the pre-annotations (default: the model named in "
-                             "OUTPUT.meta.json of predict, else labels:<file name>)")
-    parser.add_argument("--source", default=None,
-                        help="source of records that have none (default: the input file's name)")
-    parser.add_argument("--context", type=int, default=1,
-                        help="neighbouring paragraphs shown before and after each one (0: none)")
-
-
 def run_export_tasks(args) -> None:
     summary = export_tasks(args.inputs, args.output, args.label_config, model_version=args.model_version,
                            source=args.source, context=args.context)
     print(f"wrote {summary['tasks']} task(s) from {summary['articles']} article(s) "
           f"({summary['pre_annotated']} pre-annotated by {', '.join(summary['model_versions'])}) to "
           f"{summary['output']}; labelling config: {summary['config']}", file=sys.stderr)
-
-
-def add_import_labels_arguments(parser) -> None:
-    parser.add_argument("export", help="Label Studio export of the project (Export > JSON)")
-    parser.add_argument("--output", required=True, help="label file to write (.jsonl)")
-    parser.add_argument("--strict", action="store_true",
-                        help="a task with no annotation is an error (default: skipped and counted)")
-    parser.add_argument("--source", default=None,
-                        help="source of records whose task data has none (default: the export's file name)")
 
 
 def run_import_labels(args) -> None:
