@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -25,6 +26,8 @@ COMMANDS = {
     "evaluate": "metrics on labelled data (optionally beside a second model) and behavioural checks",
     "errors": "the labelled paragraphs a model gets wrong, most confident first",
     "export": "export ONNX (fp32, int8) and validate reduced-precision paths against fp32",
+    "select": "choose the paragraphs whose labels would teach the model most (uncertainty x diversity)",
+    "audit": "find likely label errors with cleanlab from out-of-fold probabilities",
     "export-tasks": "write Label Studio tasks (the model's labels as pre-annotations) and the labelling config",
     "import-labels": "read a Label Studio JSON export back into a label file",
 }
@@ -112,6 +115,66 @@ def import_labels_flags(parser) -> None:
                         help="source of records whose task data has none (default: the export's file name)")
 
 
+def _finite_non_negative(text: str) -> float:
+
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
+    return value
+
+
+def select_flags(parser) -> None:
+    """The flags of `topic-stance select` (dashes; the underscore spelling is accepted too)."""
+    from .selection import FEATURE_KINDS, STANCE_MEASURES
+
+    flag(parser, "--model", required=True, help="trained model folder (transformer or TF-IDF baseline)")
+    flag(parser, "--pool", nargs="+", required=True,
+         help="unlabelled paragraphs: label files, `predict` output (.jsonl) or {id, text} JSONL; folders too")
+    flag(parser, "--n", type=positive_int, required=True, help="how many paragraphs to pick")
+    flag(parser, "--output", required=True, help="JSONL in the label-file format, best pick first")
+    flag(parser, "--per-article-cap", type=positive_int, default=None,
+         help="at most K picks from one article (default: no cap)")
+    flag(parser, "--seed", type=int, default=0, help="breaks ties between equal scores")
+    flag(parser, "--labelled", nargs="+", default=None,
+         help="label files already labelled: their paragraphs are left out of the pool and count for diversity")
+    flag(parser, "--stance-measure", choices=STANCE_MEASURES, default="margin",
+         help="stance uncertainty: 1 - (top - second probability), or normalised entropy")
+    flag(parser, "--topic-weight", type=_unit_float, default=0.5,
+         help="weight of topic uncertainty against stance uncertainty (0..1)")
+    flag(parser, "--diversity", type=_finite_non_negative, default=1.0,
+         help="exponent of the distance to earlier picks (0: uncertainty alone)")
+    flag(parser, "--features", choices=FEATURE_KINDS, default="auto",
+         help="what diversity is measured on: the model's encoder or vectoriser (auto/model), or TF-IDF")
+    flag(parser, "--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    flag(parser, "--batch-size", type=positive_int, default=64)
+
+
+def audit_flags(parser) -> None:
+    """The flags of `topic-stance audit` (dashes; the underscore spelling is accepted too)."""
+    from .audit import TFIDF
+
+    flag(parser, "--data", nargs="+", default=None,
+         help="label files or folders to audit (default: the bundled data/labelled)")
+    flag(parser, "--folds", type=positive_int, default=5, help="K of the article-grouped K-fold (>= 2)")
+    flag(parser, "--model", default=TFIDF,
+         help="tfidf (default: a TF-IDF baseline per fold), a TF-IDF baseline folder, or a transformer folder "
+              "whose frozen encoder feeds logistic-regression heads per fold")
+    flag(parser, "--output", required=True, help="JSONL: the suspect records, each with an `audit` object")
+    flag(parser, "--top", type=positive_int, default=None, help="write only the N likeliest errors")
+    flag(parser, "--all", action="store_true", help="rank every record, not only those cleanlab flags")
+    flag(parser, "--seed", type=int, default=0, help="fold assignment and model seed")
+    flag(parser, "--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    flag(parser, "--batch-size", type=positive_int, default=64)
+
+
 def scorer_flags(parser) -> None:
     from .engines import MIN_MAX_LENGTH, PRECISIONS
 
@@ -188,12 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     flag(p, "--quantize", choices=("int8",), default=None)
     flag(p, "--data", nargs="+", help="label files whose validation split is used for the report "
                                       "(default: the files recorded in the model's data.json)")
-    from . import distributed, labelstudio
-
-    distributed.add_arguments(sub.add_parser("predict-ray", help=COMMANDS["predict-ray"]))
-
-    labelstudio.add_export_tasks_arguments(sub.add_parser("export-tasks", help=COMMANDS["export-tasks"]))
-    labelstudio.add_import_labels_arguments(sub.add_parser("import-labels", help=COMMANDS["import-labels"]))
+    predict_ray_flags(sub.add_parser("predict-ray", help=COMMANDS["predict-ray"]))
+    select_flags(sub.add_parser("select", help=COMMANDS["select"]))
+    audit_flags(sub.add_parser("audit", help=COMMANDS["audit"]))
+    export_tasks_flags(sub.add_parser("export-tasks", help=COMMANDS["export-tasks"]))
+    import_labels_flags(sub.add_parser("import-labels", help=COMMANDS["import-labels"]))
     return parser
 
 
@@ -348,6 +410,18 @@ def run_predict_ray(args) -> None:
     run(args)
 
 
+def run_select(args) -> None:
+    from .selection import run
+
+    run(args)
+
+
+def run_audit(args) -> None:
+    from .audit import run
+
+    run(args)
+
+
 def run_export_tasks(args) -> None:
     from .labelstudio import run_export_tasks as run
 
@@ -362,6 +436,7 @@ def run_import_labels(args) -> None:
 
 HANDLERS = {"teacher-targets": run_teacher_targets, "predict": run_predict, "evaluate": run_evaluate,
             "errors": run_errors, "export": run_export, "export-tasks": run_export_tasks, "predict-ray": run_predict_ray,
+            "select": run_select, "audit": run_audit,
             "import-labels": run_import_labels}
 
 
