@@ -103,7 +103,9 @@ def soft_targets(path: str | Path, texts: list[str], topic_labels, stance_labels
     stance = np.asarray([rows[k][1] for k in keys], dtype=np.float64)
     topic_probs, stance_probs = calibrated(topic, stance, header["topic_temperature"] * temperature,
                                            header["stance_temperature"] * temperature)
-    info = {"targets": str(path), "teacher": header["teacher"], "teacher_base_model": header["teacher_base_model"],
+    from .data import repo_relative
+
+    info = {"targets": repo_relative(path), "teacher": header["teacher"], "teacher_base_model": header["teacher_base_model"],
             "teacher_weights_sha256": header["teacher_weights_sha256"], "texts_sha256": header["texts_sha256"],
             "temperature": temperature}
     return topic_probs, stance_probs, info
