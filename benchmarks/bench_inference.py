@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-pipelines", action="store_true", help="only the project's paths")
+    parser.add_argument("--fast", default="models/minilm-fast-topic-stance",
+                        help="the smaller distilled student (make train-fast), measured beside the default if present")
     opts = parser.parse_args()
     model_dir = Path(opts.model)
     records = load_records(["data/labelled"])
@@ -88,6 +90,12 @@ def main() -> None:
         if (model_dir / file).exists():
             paths[f"scorer {precision} ({'onnx+torch' if precision == 'int8-guarded' else 'onnx runtime'})"] = precision
     scorers = {name: ArticleScorer.from_pretrained(model_dir, device="cpu", precision=p) for name, p in paths.items()}
+    fast_dir = Path(opts.fast)
+    if (fast_dir / "config.json").exists():
+        scorers["fast student fp32 (3 layers)"] = ArticleScorer.from_pretrained(fast_dir, device="cpu", precision="fp32")
+        if cpu_supports_bf16():
+            scorers["fast student bf16 (3 layers)"] = ArticleScorer.from_pretrained(fast_dir, device="cpu",
+                                                                                     precision="bf16")
     tmp = Path(tempfile.mkdtemp())
     contenders = {name: (lambda s=s: s.probabilities(texts)) for name, s in scorers.items()}
     if not opts.skip_pipelines:
@@ -128,6 +136,14 @@ def main() -> None:
         print(f"{name:38s} {best:8.1f} {best / reference:9.2f}x {best / batched:10.2f}x {best / bound:12.0%} {agree:>13s}")
     print("\nlabel agreement: share of the paragraphs whose predicted topics and stance equal the fp32 scorer's "
           "(these are the bundled corpus paragraphs; `topic-stance export` reports it on the validation split)")
+    if (fast_dir / "metrics.json").exists():
+        fast_metrics = json.loads((fast_dir / "metrics.json").read_text())
+        default_metrics = json.loads((model_dir / "metrics.json").read_text())
+        print("\nfast student vs default (its labels are its own, so quality is F1, not agreement):")
+        for split in ("test", "validation"):
+            print(f"  {split:10s} topic micro-F1 {fast_metrics[split]['topics']['micro_f1']:.3f} vs "
+                  f"{default_metrics[split]['topics']['micro_f1']:.3f}; stance macro-F1 "
+                  f"{fast_metrics[split]['stance']['macro_f1']:.3f} vs {default_metrics[split]['stance']['macro_f1']:.3f}")
     summary = {name: max(v) for name, v in rates.items()}
     print(json.dumps({"paragraphs_per_s": summary, "fp32_bound": bound}, indent=1))
 

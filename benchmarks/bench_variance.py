@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--sweep", action="store_true", help="alpha x temperature on validation, first seed only")
     parser.add_argument("--variants", nargs="+", default=["gold", "distilled"])
+    parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,9 +104,10 @@ def main() -> None:
         if "test_stance_macro_f1" in stats and "baseline_test_stance_macro_f1" in stats:
             print(f"{variant}: stance lead over TF-IDF: seed test {stats['test_stance_macro_f1'][0] - stats['baseline_test_stance_macro_f1'][0]:+.3f}, "
                   f"validation {stats['validation_stance_macro_f1'][0] - stats['baseline_validation_stance_macro_f1'][0]:+.3f}")
-    out = REPO / "benchmarks" / "results" / "variance.json"
+    out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"seeds": args.seeds, "runs": rows, "summary": summary}, indent=2) + "\n")
+    out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature, "runs": rows,
+                               "summary": summary}, indent=2) + "\n")
     print(f"wrote {out}")
 
 
