@@ -227,6 +227,7 @@ def test_prepare_output_refusals(tmp_path):
 
 
 def test_bad_model_or_input_fails_before_ray_starts(tmp_path, monkeypatch):
+    pytest.importorskip("ray")  # without Ray the first refusal names the missing extra instead
     folder = corpus(tmp_path / "in")
     bad = tmp_path / "bad-model"
     bad.mkdir()
@@ -327,3 +328,11 @@ def test_predict_ray_shards_equal_score_articles(ray_session, tmp_path, tiny_mod
 
     with pytest.raises(TopicStanceError, match="not empty"):
         dist.run(cli_args(tiny_model_dir, [folder], out, format="jsonl", record_files=True))
+
+
+def test_without_ray_the_command_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(TopicStanceError, match=r"topic-stance\[ray\]"):
+        dist.predict_ray([corpus(tmp_path / "in")], tmp_path / "none", tmp_path / "out")
