@@ -71,7 +71,9 @@ def test_signals_mid_run_leave_no_partial_file(tmp_path, tiny_model_dir, old_out
     source.write_text("".join(json.dumps({"id": f"a{i}", "text": ARTICLE * 3}) + "\n" for i in range(20000)))
     proc = subprocess.Popen([sys.executable, "-m", "topic_stance", "predict", "--model", str(tiny_model_dir),
                              str(source), "--output", str(old_output), "--on-error", "skip"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a background job inherits SIGINT ignored (then Python keeps ignoring it): undo that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not list(tmp_path.glob(".out.jsonl.tmp-*")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
