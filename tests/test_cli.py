@@ -225,3 +225,17 @@ def test_unexpected_errors_are_named_not_traced(tmp_path, tiny_model_dir, capsys
     code = run_cli("predict", "--model", str(tiny_model_dir), str(tmp_path / "a.txt"), "--output", str(tmp_path / "o.jsonl"))
     err = capsys.readouterr().err
     assert code == 1 and "unexpected ZeroDivisionError" in err and "Traceback" not in err
+
+
+def test_teacher_targets_select_and_audit_commands(tmp_path, tiny_model_dir, synthetic_data, capsys):
+    """The labelling-loop and distillation commands run from the command line end to end."""
+    main(["teacher-targets", "--teacher", str(tiny_model_dir), "--data", str(synthetic_data),
+          "--output", str(tmp_path / "targets.jsonl")])
+    header = json.loads((tmp_path / "targets.jsonl").read_text().splitlines()[0])
+    assert header["texts"] > 100 and "teacher soft targets" in capsys.readouterr().err
+    main(["select", "--model", str(tiny_model_dir), "--pool", str(synthetic_data), "--n", "5",
+          "--per-article-cap", "1", "--output", str(tmp_path / "next.jsonl")])
+    picks = [json.loads(l) for l in (tmp_path / "next.jsonl").read_text().splitlines()]
+    assert len(picks) == 5 and len({p["article_id"] for p in picks}) == 5
+    main(["audit", "--data", str(synthetic_data), "--folds", "3", "--top", "5", "--output", str(tmp_path / "a.jsonl")])
+    assert all("audit" in json.loads(l) for l in (tmp_path / "a.jsonl").read_text().splitlines())

@@ -102,3 +102,19 @@ def test_labels_come_from_the_config_not_module_constants(tiny_model_dir, tmp_pa
     config.save_pretrained(folder)
     result = ArticleScorer.from_pretrained(folder, device="cpu").score_paragraphs(["wang warned"])[0]
     assert set(result.topic_scores) == {"t1", "t2", "t3", "t4"} and result.stance in {"s1", "s2", "s3"}
+
+
+def test_repeated_paragraphs_are_scored_once(scorer, tiny_model_dir):
+    from topic_stance.inference import ArticleScorer
+
+    fresh = ArticleScorer.from_pretrained(tiny_model_dir, device="cpu")
+    calls = []
+    original = fresh.engine.encode
+    fresh.engine.encode = lambda texts: (calls.append(list(texts)), original(texts))[1]
+    syndicated = [{"id": f"site{i}", "text": ARTICLE.replace("wang", "wang  ")} for i in range(4)]
+    results = list(fresh.score_articles(syndicated, chunk_paragraphs=3))
+    assert sum(len(c) for c in calls) == 2 and fresh.reused_share == 0.75  # 8 paragraphs, 2 distinct
+    first = results[0].paragraphs[0]
+    assert all(r.paragraphs[0].topic_scores == first.topic_scores for r in results)
+    alone = scorer.score_paragraphs([first.text])[0]
+    assert alone.topic_scores == pytest.approx(first.topic_scores, abs=2e-4)

@@ -329,7 +329,8 @@ def run_predict(args) -> None:
                 paragraphs += len(result["paragraphs"])
     meta = {"model": str(args.model), **scorer.metadata, "unit": args.unit, "inputs": [str(p) for p in paths],
             "records": articles, "paragraphs": paragraphs, "skipped": len(skipped),
-            "skipped_details": [str(p) for p in skipped], "seconds": round(time.time() - started, 2)}
+            "skipped_details": [str(p) for p in skipped], "seconds": round(time.time() - started, 2),
+            "repeated_paragraphs_reused": round(scorer.reused_share, 4)}
     with atomic_path(output.with_name(output.name + ".meta.json")) as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"scored {articles} {args.unit}(s), {paragraphs} paragraph(s) in {meta['seconds']} s "

@@ -19,6 +19,7 @@ from .decision import stance_names, topic_names
 from .paragraphs import split_article
 
 CHUNK_PARAGRAPHS = 512
+REUSE_CACHE = 200_000  # paragraphs whose probabilities are kept for reuse within a scorer's life
 
 
 def paragraph_id(article_id: str, index: int) -> str:
@@ -110,6 +111,12 @@ class ArticleScorer:
 
     def __init__(self, engine):
         self.engine = engine
+        # Syndicated wire copy repeats whole paragraphs across articles: identical text (after
+        # whitespace normalisation) is scored once and its probabilities reused.
+        self._reuse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._pending: set[str] = set()  # keys of the chunk being encoded ahead (scored next, not again)
+        self.paragraphs_seen = 0
+        self.paragraphs_scored = 0
         self.topic_labels = list(engine.topic_labels)
         self.stance_labels = list(engine.stance_labels)
         self.thresholds = np.asarray(engine.topic_thresholds, dtype=np.float64)
@@ -189,17 +196,41 @@ class ArticleScorer:
         if chunk:
             yield chunk
 
+    @property
+    def reused_share(self) -> float:
+        """Share of the paragraphs seen by score_articles whose probabilities were reused, not recomputed."""
+        return 1 - self.paragraphs_scored / self.paragraphs_seen if self.paragraphs_seen else 0.0
+
     def _encode_chunk(self, chunk):
-        texts = [p.text for _, split, _ in chunk for p in split.paragraphs]
-        return self.engine.encode(texts) if texts else None
+        texts: dict[str, str] = {}
+        keys = []
+        for _, split, _ in chunk:
+            for p in split.paragraphs:
+                key = " ".join(p.text.split())
+                keys.append(key)
+                texts.setdefault(key, p.text)
+        todo = [k for k in texts if k not in self._reuse and k not in self._pending]
+        self._pending.update(todo)
+        return keys, todo, texts, (self.engine.encode([texts[k] for k in todo]) if todo else None)
 
     def _score_chunk(self, chunk, future) -> Iterator[ArticleResult]:
-        encoded = future.result()
-        if encoded is None:  # no article of this chunk has a body paragraph
-            topic_probs = np.zeros((0, len(self.topic_labels)))
-            stance_probs = np.zeros((0, len(self.stance_labels)))
-        else:
-            topic_probs, stance_probs = self.engine.probabilities(encoded)
+        keys, todo, texts, encoded = future.result()
+        if encoded is not None:
+            fresh_topic, fresh_stance = self.engine.probabilities(encoded)
+            if len(self._reuse) + len(todo) > REUSE_CACHE:  # bounded memory: forget the oldest half
+                for key in list(self._reuse)[:len(self._reuse) // 2 + len(todo)]:
+                    del self._reuse[key]
+            self._reuse.update({k: (t, s) for k, t, s in zip(todo, fresh_topic, fresh_stance)})
+            self._pending.difference_update(todo)
+        missing = [k for k in dict.fromkeys(keys) if k not in self._reuse]  # evicted meanwhile: score again
+        if missing:
+            topic, stance = self.engine.predict_proba([texts[k] for k in missing])
+            self._reuse.update({k: (t, s) for k, t, s in zip(missing, topic, stance)})
+            todo = todo + missing
+        self.paragraphs_seen += len(keys)
+        self.paragraphs_scored += len(todo)
+        topic_probs = np.asarray([self._reuse[k][0] for k in keys]).reshape(len(keys), len(self.topic_labels))
+        stance_probs = np.asarray([self._reuse[k][1] for k in keys]).reshape(len(keys), len(self.stance_labels))
         offset = 0
         for article_id, split, meta in chunk:
             paragraphs = split.paragraphs
