@@ -49,7 +49,7 @@ def positive_int(text: str) -> int:
 
 def non_negative_float(text: str) -> float:
     value = float(text)
-    if value < 0:
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
@@ -57,7 +57,6 @@ def non_negative_float(text: str) -> float:
 def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The flags of `topic-stance predict-ray` (dashed spellings; underscore aliases as in cli.flag)."""
     from .distributed import FORMATS
-    from .io import MAX_PARAGRAPH_CHARS
 
     scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
     parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
@@ -76,11 +75,7 @@ def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
          help="CPUs reserved by each reader / writer task (default: up to 1 left over by the workers, else 0)")
     flag(parser, "--rows-per-shard", type=positive_int, default=None,
          help="minimum rows per output shard (default 50000 paragraphs for parquet, 10000 articles for jsonl)")
-    flag(parser, "--unit", choices=("article", "paragraph"), default="article",
-         help="paragraph: each record / line is one paragraph, not split, id kept")
-    flag(parser, "--max-chars", type=positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
-    flag(parser, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
-    flag(parser, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
+    input_flags(parser)
     flag(parser, "--record-files", action="store_true",
          help="in folders, read .jsonl/.csv/.parquet files too (predict reads them only when named), e.g. a folder "
               "or bucket prefix of Parquet shards")
@@ -115,14 +110,6 @@ def import_labels_flags(parser) -> None:
                         help="source of records whose task data has none (default: the export's file name)")
 
 
-def _finite_non_negative(text: str) -> float:
-
-    value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
 def _unit_float(text: str) -> float:
 
     value = float(text)
@@ -149,7 +136,7 @@ def select_flags(parser) -> None:
          help="stance uncertainty: 1 - (top - second probability), or normalised entropy")
     flag(parser, "--topic-weight", type=_unit_float, default=0.5,
          help="weight of topic uncertainty against stance uncertainty (0..1)")
-    flag(parser, "--diversity", type=_finite_non_negative, default=1.0,
+    flag(parser, "--diversity", type=non_negative_float, default=1.0,
          help="exponent of the distance to earlier picks (0: uncertainty alone)")
     flag(parser, "--features", choices=FEATURE_KINDS, default="auto",
          help="what diversity is measured on: the model's encoder or vectoriser (auto/model), or TF-IDF")
@@ -173,6 +160,17 @@ def audit_flags(parser) -> None:
     flag(parser, "--seed", type=int, default=0, help="fold assignment and model seed")
     flag(parser, "--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     flag(parser, "--batch-size", type=positive_int, default=64)
+
+
+def input_flags(parser) -> None:
+    """How input records are read: shared by predict and predict-ray."""
+    from .io import MAX_PARAGRAPH_CHARS
+
+    flag(parser, "--unit", choices=("article", "paragraph"), default="article",
+         help="paragraph: each record / line is one paragraph, not split, id kept")
+    flag(parser, "--max-chars", type=positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
+    flag(parser, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
+    flag(parser, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
 
 
 def scorer_flags(parser) -> None:
@@ -201,7 +199,7 @@ def load_scorer(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .io import MAX_PARAGRAPH_CHARS, OUTPUT_FORMATS
+    from .io import OUTPUT_FORMATS
 
     parser = argparse.ArgumentParser(prog="topic-stance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -222,13 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                                              ".parquet, folders of them, or - for JSONL on stdin")
     flag(p, "--output", required=True, help="OUT" + "|OUT".join(OUTPUT_FORMATS) + " (.jsonl: one article a line; "
                                             ".csv/.parquet: one paragraph a row)")
-    flag(p, "--unit", choices=("article", "paragraph"), default="article",
-         help="paragraph: each record / line is one paragraph, not split, id kept")
     flag(p, "--on-error", choices=("fail", "skip"), default="fail",
          help="fail: stop before writing anything; skip: leave bad records out and report them")
-    flag(p, "--max-chars", type=positive_int, default=MAX_PARAGRAPH_CHARS, help="longest paragraph accepted")
-    flag(p, "--text-column", default="text", help="text column of .csv / .parquet / .jsonl input")
-    flag(p, "--id-column", default="id", help="id column of .csv / .parquet / .jsonl input")
+    input_flags(p)
 
     p = sub.add_parser("evaluate", help=COMMANDS["evaluate"])
     scorer_flags(p)

@@ -718,15 +718,10 @@ def check_model(model: str, device: str = "auto", precision: str = "fp32", batch
                 max_length: int | None = None, gpus_per_worker: float = 0) -> None:
     """Load the model once on the driver, so that a bad folder or setting is one clear TopicStanceError
     before any actor starts (on the CPU; for GPU workers only the folder and sizes are checked)."""
-    from .engines import check_sizes
-    from .errors import ModelFolderError
+    from .engines import check_model_folder, check_sizes
     from .inference import ArticleScorer
 
-    path = Path(model)
-    if not path.is_dir():
-        raise ModelFolderError(f"{model}: no such model folder")
-    if not (path / "config.json").exists():
-        raise ModelFolderError(f"{model}: not a model folder (no config.json)")
+    path = check_model_folder(model)
     check_sizes(batch_size, max_length)
     if not gpus_per_worker and device in ("auto", "cpu"):
         ArticleScorer.from_pretrained(path, device="cpu", batch_size=batch_size, max_length=max_length,

@@ -270,16 +270,22 @@ def load_model(path: Path):
         raise
 
 
-def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, max_length: int | None = None,
-                precision: str = "fp32") -> Engine:
-    """The right engine for a model folder: TF-IDF baseline, torch (fp32/bf16/fp16) or ONNX (int8/fp32)."""
-    from .baseline import TfidfBaseline, is_baseline_folder
-
+def check_model_folder(path: str | Path) -> Path:
+    """The folder as a Path, or ModelFolderError if it is missing or holds no config.json."""
     path = Path(path)
     if not path.is_dir():
         raise ModelFolderError(f"{path}: no such model folder")
     if not (path / "config.json").exists():
         raise ModelFolderError(f"{path}: not a model folder (no config.json)")
+    return path
+
+
+def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, max_length: int | None = None,
+                precision: str = "fp32") -> Engine:
+    """The right engine for a model folder: TF-IDF baseline, torch (fp32/bf16/fp16) or ONNX (int8/fp32)."""
+    from .baseline import TfidfBaseline, is_baseline_folder
+
+    path = check_model_folder(path)
     check_sizes(batch_size, max_length)
     if precision not in PRECISIONS:
         raise UnsupportedSetting(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")

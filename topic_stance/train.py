@@ -30,6 +30,7 @@ def train(args: TrainArguments, training_args=None) -> Path:
     from .decision import calibrated
     from .distill import soft_targets
     from .engines import TransformerEngine
+    from .labels import STANCES, TOPICS
     from .runtime import pick_device, pick_training_precision
 
     # 1. Arguments: where to write, which device and precision; stock TrainingArguments pass through.
@@ -50,8 +51,8 @@ def train(args: TrainArguments, training_args=None) -> Path:
         targets = T.teacher_targets_path(args)
         teacher = None
         if targets:
-            topic_soft, stance_soft, teacher = soft_targets(targets, splits["train"]["text"], T.TOPIC_LABELS,
-                                                            T.STANCES, args.distill_temperature)
+            topic_soft, stance_soft, teacher = soft_targets(targets, splits["train"]["text"], TOPICS, STANCES,
+                                                            args.distill_temperature)
             splits["train"] = splits["train"].add_column("soft_topic", topic_soft.tolist()) \
                                              .add_column("soft_stance", stance_soft.tolist())
             teacher["alpha"] = args.distill_alpha

@@ -359,8 +359,6 @@ def train_baseline(args: TrainArguments) -> Path:
 
 
 # ---------------------------------------------------------------- distillation and checks
-from .labels import TOPICS as TOPIC_LABELS  # noqa: E402  (names the teacher targets must carry)
-
 
 def teacher_targets_path(args: TrainArguments) -> Path | None:
     """The targets file this run distils from, or None (gold labels only)."""
