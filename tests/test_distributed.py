@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,9 +64,13 @@ def corpus(folder: Path) -> Path:
 
 def expected(model_dir: Path, folder: Path, unit: str = "article"):
     """(article dicts, problems) as `topic-stance predict --on-error skip` computes them."""
+    return expected_for(model_dir, [folder / name for name in FILES], unit)
+
+
+def expected_for(model_dir: Path, files: list[Path], unit: str = "article"):
     from topic_stance.inference import ArticleScorer
 
-    items = list(read_inputs(expand_inputs([folder / name for name in FILES]), unit))
+    items = list(read_inputs(expand_inputs(files), unit))
     records = [i for i in items if isinstance(i, InputRecord)]
     scorer = ArticleScorer.from_pretrained(model_dir, device="cpu")
     return list(score_records(scorer, records, unit)), [i for i in items if isinstance(i, Problem)], scorer
@@ -218,10 +227,11 @@ def test_prepare_output_refusals(tmp_path):
     busy.mkdir()
     (busy / "keep.txt").write_text("x")
     for overwrite in (False, True):
-        with pytest.raises(TopicStanceError, match="not empty" if not overwrite else "only replaces"):
+        with pytest.raises(TopicStanceError, match="not a predict-ray output"):
             dist.prepare_output(str(busy), [], overwrite)
     assert (busy / "keep.txt").exists()
-    (busy / dist.META_FILE).write_text("{}")
+    (busy / dist.RUN_FILE).write_text("{}")
+    assert dist.prepare_output(str(busy), [], overwrite=False) is False and (busy / "keep.txt").exists()  # resumed
     assert dist.prepare_output(str(busy), [], overwrite=True) is False and not any(busy.iterdir())
     assert dist.prepare_output((tmp_path / "new" / "out").as_uri(), []) is True
 
@@ -240,14 +250,28 @@ def test_bad_model_or_input_fails_before_ray_starts(tmp_path, monkeypatch):
     assert not out.exists()
 
 
-def test_remove_run_deletes_only_this_runs_files(tmp_path):
+def test_checkpoints_resume_state(tmp_path):
+    """_run.json pins the settings; markers name finished inputs and their shards; anything else is removed."""
+    settings = {"model_sha256": "abc", "format": "parquet"}
+    first = dist.Checkpoints(str(tmp_path), settings).open()
+    assert json.loads((tmp_path / dist.RUN_FILE).read_text()) == settings and first.done == set()
     (tmp_path / dist.ERRORS_DIR).mkdir()
-    for name in ("part-aaaa-00000-x.parquet", "part-bbbb-00000-y.parquet", f"{dist.ERRORS_DIR}/part-aaaa-00001-z.jsonl"):
+    for name in ("part-r1c00000-00000-x.parquet", f"{dist.ERRORS_DIR}/part-r1c00000-00001-z.jsonl",
+                 "part-r1c00001-00000-y.parquet"):
         (tmp_path / name).write_text("x")
-    dist._remove_run(str(tmp_path), "aaaa", created=False)
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["part-bbbb-00000-y.parquet"]
-    dist._remove_run(str(tmp_path), "bbbb", created=True)
-    assert not tmp_path.exists()
+    sources = [{"name": "a.txt", "kind": "txt", "path": str(tmp_path / "a.txt")},
+               {"name": "s3://b/c.warc", "kind": "warc", "fs_uri": "s3://b", "fs_path": "b/c.warc"}]
+    first.commit("r1", 0, sources, {"shards": ["part-r1c00000-00000-x.parquet"], "records": 3, "paragraphs": 7,
+                                    "error_shards": [f"{dist.ERRORS_DIR}/part-r1c00000-00001-z.jsonl"], "skipped": 1,
+                                    "examples": ["a.txt:1: bad"]})
+    # a second run: the shard of the unfinished checkpoint 1 goes, the finished one stays
+    again = dist.Checkpoints(str(tmp_path), settings).open()
+    assert again.done == {os.path.realpath(tmp_path / "a.txt"), "s3://b/c.warc"}
+    assert sorted(p.name for p in tmp_path.rglob("part-*")) == ["part-r1c00000-00000-x.parquet",
+                                                               "part-r1c00000-00001-z.jsonl"]
+    assert (again.totals()["records"], again.totals()["paragraphs"], again.totals()["skipped"]) == (3, 7, 1)
+    with pytest.raises(TopicStanceError, match="other settings.*model_sha256"):
+        dist.Checkpoints(str(tmp_path), {**settings, "model_sha256": "def"}).open()
 
 
 def test_add_arguments_flags():
@@ -326,8 +350,47 @@ def test_predict_ray_shards_equal_score_articles(ray_session, tmp_path, tiny_mod
     plan = capsys.readouterr().out.split("Physical Plan (Optimized)")[-1]
     assert "TaskPoolMapOperator[MapBatches(read_batch)]" in plan and "ActorPoolMapOperator[MapBatches(ScoreBatch)]" in plan
 
-    with pytest.raises(TopicStanceError, match="not empty"):
-        dist.run(cli_args(tiny_model_dir, [folder], out, format="jsonl", record_files=True))
+    # the same command again: every input is already scored there, nothing is scored twice
+    again = dist.run(cli_args(tiny_model_dir, [folder.as_uri()], out, format="jsonl", record_files=True))
+    assert (again["files_resumed"], again["files_scored_now"], again["shards"], again["records"]) == \
+        (4, 0, meta["shards"], meta["records"])
+    with pytest.raises(TopicStanceError, match="other settings"):
+        dist.run(cli_args(tiny_model_dir, [folder.as_uri()], out, format="parquet", record_files=True))
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_loss_or_duplicates(ray_session, tmp_path, tiny_model_dir):
+    """`predict --engine ray` in its own process, killed (SIGKILL, as a preempted node) after its first
+    checkpoint; the same command again scores only the rest, and the output equals single-process predict."""
+    import pandas as pd
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = [f"{r['text'].capitalize()}, officials said on Monday." for r in synthetic_records(articles=8, seed=5)]
+    for n in range(8):
+        (folder / f"a{n}.txt").write_text(f"Headline {n}\n\n" + "\n\n".join(texts[4 * n:4 * n + 4]) + "\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "topic_stance", "predict", "--engine", "ray", "--model", str(tiny_model_dir),
+               str(folder), "--output", str(out), "--files-per-checkpoint", "1", "--num-cpus", "1"]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "RAY_ADDRESS": ""})
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob(f"{dist.DONE_DIR}/*.json")) and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = len(list(out.glob(f"{dist.DONE_DIR}/*.json")))
+    assert 1 <= finished < 8 and not (out / dist.META_FILE).exists(), process.stderr.read().decode()[-2000:]
+
+    meta = dist.run(cli_args(tiny_model_dir, [folder], out))
+    assert (meta["files_resumed"], meta["files_scored_now"], meta["checkpoints"]) == (finished, 8 - finished, 8)
+    scorer_rows = []
+    want, _, scorer = expected_for(tiny_model_dir, sorted(folder.iterdir()))
+    scorer_rows = [r for a in want for r in paragraph_rows(a, scorer.topic_labels, scorer.stance_labels)]
+    frame = pd.read_parquet(out)
+    assert_rows_match([{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")],
+                      scorer_rows)
+    assert meta["records"] == 8 and meta["paragraphs"] == len(scorer_rows)
 
 
 def test_without_ray_the_command_names_the_extra(tmp_path, monkeypatch):

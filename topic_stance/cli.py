@@ -54,17 +54,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The flags of `topic-stance predict-ray` (dashed spellings; underscore aliases as in cli.flag)."""
-    from .distributed import FORMATS
+def ray_flags(parser) -> None:
+    """The flags of the Ray engine (predict --engine ray, and predict-ray)."""
+    from .distributed import DEFAULT_FILES_PER_CHECKPOINT, FORMATS
 
-    scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
-    parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
-                                                  "folders of them, or URIs (s3://, gs://, hdfs://, file://)")
-    flag(parser, "--output", required=True, help="output folder or URI: shards part-*.parquet|jsonl, bad records "
-                                                 "in _errors/, run metadata in _meta.json (written last)")
     flag(parser, "--format", choices=FORMATS, default="parquet",
          help="parquet: one paragraph a row (columns as predict's .parquet); jsonl: one article a line")
+    flag(parser, "--address", default=None,
+         help="Ray cluster to join (auto, HOST:PORT or ray://head:10001); default: start a local one")
     flag(parser, "--workers", type=positive_int, default=1, help="scoring actors (each holds one model)")
     flag(parser, "--threads-per-worker", type=positive_int, default=1,
          help="torch threads and CPUs reserved per actor (keep workers x threads <= cores)")
@@ -75,14 +72,30 @@ def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
          help="CPUs reserved by each reader / writer task (default: up to 1 left over by the workers, else 0)")
     flag(parser, "--rows-per-shard", type=positive_int, default=None,
          help="minimum rows per output shard (default 50000 paragraphs for parquet, 10000 articles for jsonl)")
-    input_flags(parser)
+    flag(parser, "--files-per-checkpoint", type=positive_int, default=DEFAULT_FILES_PER_CHECKPOINT,
+         help="input files per checkpoint: a re-run on the same --output resumes after the last finished one")
     flag(parser, "--record-files", action="store_true",
          help="in folders, read .jsonl/.csv/.parquet files too (predict reads them only when named), e.g. a folder "
               "or bucket prefix of Parquet shards")
-    flag(parser, "--overwrite", action="store_true", help="replace a previous predict-ray output in --output")
-    flag(parser, "--address", default=None,
-         help="Ray cluster to join (e.g. auto or ray://head:10001); default: start a local one")
+    flag(parser, "--overwrite", action="store_true",
+         help="start again: empty a previous output in --output instead of resuming it")
     flag(parser, "--num-cpus", type=positive_int, default=None, help="CPUs of the local Ray instance (default: all)")
+
+
+RAY_ONLY = ("format", "address", "workers", "threads_per_worker", "gpus_per_worker", "records_per_batch", "io_cpus",
+            "rows_per_shard", "files_per_checkpoint", "record_files", "overwrite", "num_cpus")
+
+
+def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags of `topic-stance predict-ray` (= predict --engine ray; underscore aliases as in cli.flag)."""
+    scorer_flags(parser)  # --model, --batch-size, --max-length, --device, --precision (as predict)
+    parser.add_argument("inputs", nargs="+", help=".txt, .html/.htm, .warc/.warc.gz, .jsonl, .csv, .parquet files, "
+                                                  "folders of them, or URIs (s3://, gs://, hdfs://, file://)")
+    flag(parser, "--output", required=True, help="output folder or URI: shards part-*.parquet|jsonl, bad records "
+                                                 "in _errors/, run metadata in _meta.json (written last)")
+    ray_flags(parser)
+    input_flags(parser)
+    parser.set_defaults(engine="ray", on_error="skip")
     return parser
 
 
@@ -220,9 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
                                              ".parquet, folders of them, or - for JSONL on stdin")
     flag(p, "--output", required=True, help="OUT" + "|OUT".join(OUTPUT_FORMATS) + " (.jsonl: one article a line; "
                                             ".csv/.parquet: one paragraph a row)")
-    flag(p, "--on-error", choices=("fail", "skip"), default="fail",
-         help="fail: stop before writing anything; skip: leave bad records out and report them")
+    flag(p, "--on-error", choices=("fail", "skip"), default=None,
+         help="fail (default): stop before writing anything; skip: leave bad records out and report them "
+              "(always so with --engine ray: bad records go to OUTPUT/_errors/)")
     input_flags(p)
+    flag(p, "--engine", choices=("local", "ray"), default="local",
+         help="local: this process; ray: Ray Data on a local instance or a cluster (--address), --output is a "
+              "folder of shards, re-runs resume")
+    ray_flags(p.add_argument_group("with --engine ray"))
 
     p = sub.add_parser("evaluate", help=COMMANDS["evaluate"])
     scorer_flags(p)
@@ -283,9 +301,21 @@ def run_teacher_targets(args) -> None:
 
 
 def run_predict(args) -> None:
+    from .errors import TopicStanceError
+
+    if args.engine == "ray":
+        if args.on_error == "fail":
+            raise TopicStanceError("--on-error fail: not available with --engine ray, which never stops for a bad "
+                                   "record (they go to OUTPUT/_errors/); leave the flag out")
+        run_predict_ray(args)
+        return
+    defaults = build_parser().parse_args(["predict", "--model", "m", "x", "--output", "o"])
+    given = [name for name in RAY_ONLY if getattr(args, name) != getattr(defaults, name)]
+    if given:
+        raise TopicStanceError(f"--{given[0].replace('_', '-')}: only with --engine ray")
+    args.on_error = args.on_error or "fail"
     from .inference import score_records
     from .io import OUTPUT_FORMATS, ResultWriter, atomic_path, check_output_path, expand_inputs, read_inputs
-    from .errors import TopicStanceError
     from .labels import Problem
 
     output = Path(args.output)

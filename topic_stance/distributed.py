@@ -1,7 +1,9 @@
 """Batch inference on Ray Data: read -> split -> score -> write, streaming, on one machine or a cluster.
 
-    topic-stance predict-ray --model DIR INPUT... --output OUT_DIR [--format parquet|jsonl]
-                             [--workers N] [--threads-per-worker T] [--batch-size B]
+    topic-stance predict --engine ray --model DIR INPUT... --output OUT_DIR [--format parquet|jsonl]
+                         [--address auto|HOST:PORT] [--workers N] [--threads-per-worker T] [--batch-size B]
+
+(`topic-stance predict-ray` is the same command.)
 
 The pipeline is one streaming Ray Dataset, so memory stays flat over inputs of any size:
 
@@ -24,6 +26,12 @@ The pipeline is one streaming Ray Dataset, so memory stays flat over inputs of a
           message) and are counted in `_meta.json`, which is written last and marks a complete run.
           Names starting with `_` are ignored by Parquet/Arrow/Spark readers: `pandas.read_parquet(OUT_DIR)`
           reads exactly the results.
+  resume  the inputs are scored in checkpoints of `--files-per-checkpoint` files. When a checkpoint's
+          shards are all written, a marker `_done/<run>-<n>.json` records which inputs it covered and which
+          shards hold their rows. Running the command again on the same output folder (after a crash, a
+          preemption or Ctrl-C) first deletes any shard no marker names (the unfinished checkpoint), then
+          skips the inputs already covered: no input is lost and no row is written twice. `_run.json` holds
+          the model's fingerprint and the settings; a re-run with another model or settings is refused.
 
 Differences from `predict`: ids are not checked for uniqueness across inputs (that needs a global
 pass), standard input (`-`) is not read, and there is no --on-error fail (bad records are always
@@ -52,7 +60,10 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("parquet", "jsonl")
 META_FILE = "_meta.json"
+RUN_FILE = "_run.json"  # the model fingerprint and settings of the output, written first
+DONE_DIR = "_done"  # one marker per finished checkpoint
 ERRORS_DIR = "_errors"
+DEFAULT_FILES_PER_CHECKPOINT = 1000
 EXAMPLES = 50  # problems quoted in _meta.json (all of them are in _errors/)
 DEFAULT_ROWS_PER_SHARD = {"parquet": 50_000, "jsonl": 10_000}
 DEFAULT_RECORDS_PER_BATCH = {"article": 64, "paragraph": 512}
@@ -478,13 +489,14 @@ def _ray_datasink(sink: ShardSink):
     return out
 
 
-# ---------------------------------------------------------------- output folder
+# ---------------------------------------------------------------- output folder and checkpoints
 def prepare_output(output: str, inputs: Sequence[str] = (), overwrite: bool = False) -> bool:
     """Check the output folder (or URI) before anything runs, create it, and say whether it was created.
 
     Refused: `-`; an existing file; the same path as a local input, or a folder inside a local input folder
-    (whose scan would read the shards as inputs next time); a folder holding files, unless it is a
-    previous predict-ray output (it has _meta.json) and `overwrite` is set: then its contents are removed.
+    (whose scan would read the shards as inputs next time); a folder holding files other than a previous
+    predict-ray output. A previous output (it has _run.json or _meta.json) is resumed, or emptied first
+    with `overwrite`.
     """
     import pyarrow.fs as pafs
 
@@ -510,20 +522,141 @@ def prepare_output(output: str, inputs: Sequence[str] = (), overwrite: bool = Fa
     if info.type == pafs.FileType.Directory:
         entries = fs.get_file_info(pafs.FileSelector(root, recursive=False))
         if entries:
-            previous = any(e.base_name == META_FILE for e in entries)
-            if not overwrite:
-                hint = " (add --overwrite to replace that previous predict-ray output)" if previous else ""
-                raise TopicStanceError(f"--output {output}: folder is not empty; give a new or empty folder{hint}")
-            if not previous:
-                raise TopicStanceError(f"--output {output}: --overwrite only replaces a previous predict-ray "
-                                       f"output (a folder with {META_FILE}); this folder holds other files")
-            fs.delete_dir_contents(root)
+            if not any(e.base_name in (META_FILE, RUN_FILE) for e in entries):
+                raise TopicStanceError(f"--output {output}: folder holds files that are not a predict-ray output; "
+                                       f"give a new or empty folder")
+            if overwrite:
+                fs.delete_dir_contents(root)
         return False
     try:
         fs.create_dir(root, recursive=True)
     except OSError as err:
         raise TopicStanceError(f"--output {output}: cannot create the folder ({err})") from None
     return True
+
+
+def source_key(source: dict) -> str:
+    """The identity of an input in checkpoints: its real local path, or scheme://path for a remote file."""
+    if "path" in source:
+        return os.path.realpath(source["path"])
+    scheme = source["fs_uri"].split("://", 1)[0]
+    return os.path.realpath(source["fs_path"]) if scheme == "file" else f"{scheme}://{source['fs_path']}"
+
+
+def model_fingerprint(model: str) -> str:
+    """sha256 over the model folder's config and weight files: a resumed run must use the same model."""
+    import hashlib
+
+    from .data import file_sha256
+
+    folder = Path(model)
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in (".json", ".safetensors", ".onnx", ".txt") and \
+                not path.name.endswith(".meta.json"):
+            digest.update(f"{path.name}:{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
+class Checkpoints:
+    """The resume state of one output folder: _run.json (what the rows were scored with) and the
+    markers in _done/ (which inputs are finished, in which shards). A shard no marker names belongs to
+    an unfinished checkpoint: `open` deletes it before anything else runs."""
+
+    def __init__(self, root_uri: str, settings: dict):
+        self.root_uri, self.settings = root_uri, settings
+        self.fs, self.root = _filesystem(root_uri)
+        self.markers: list[dict] = []
+
+    @property
+    def done(self) -> set[str]:
+        return {key for marker in self.markers for key in marker["sources"]}
+
+    def _read_json(self, path: str) -> dict:
+        with self.fs.open_input_stream(path) as stream:
+            return json.loads(stream.read().decode("utf-8"))
+
+    def _write_json(self, relative: str, data: dict) -> None:
+        """Write then rename, so that a marker is either whole or absent."""
+        final = _join(self.root, relative)
+        parent = final.rsplit("/", 1)[0]
+        temporary = _join(parent, f".tmp-{uuid.uuid4().hex[:8]}-{final.rsplit('/', 1)[1]}")
+        self.fs.create_dir(parent, recursive=True)
+        with self.fs.open_output_stream(temporary) as stream:
+            stream.write((json.dumps(data, indent=2) + "\n").encode("utf-8"))
+        self.fs.move(temporary, final)
+
+    def open(self) -> "Checkpoints":
+        import pyarrow.fs as pafs
+
+        run_file = _join(self.root, RUN_FILE)
+        if self.fs.get_file_info(run_file).type == pafs.FileType.File:
+            previous = self._read_json(run_file)
+            changed = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in self.settings.items() if previous.get(k) != v]
+            if changed:
+                raise TopicStanceError(f"--output {self.root_uri}: holds rows scored with other settings "
+                                       f"({'; '.join(changed)}); give a new folder, or --overwrite to start again")
+            done_dir = _join(self.root, DONE_DIR)
+            for entry in sorted(self.fs.get_file_info(pafs.FileSelector(done_dir, allow_not_found=True)),
+                                key=lambda e: e.path):
+                if entry.type == pafs.FileType.File and entry.base_name.endswith(".json") and \
+                        not entry.base_name.startswith("."):
+                    self.markers.append(self._read_json(entry.path))
+        else:
+            if self.fs.get_file_info(_join(self.root, META_FILE)).type == pafs.FileType.File:
+                raise TopicStanceError(f"--output {self.root_uri}: holds a predict-ray output without resume "
+                                       f"information (an older version); give a new folder or --overwrite")
+            self._write_json(RUN_FILE, self.settings)
+        self.remove_unfinished()
+        return self
+
+    def remove_unfinished(self) -> int:
+        """Delete shards (and temporary files) that no marker names; return how many."""
+        import pyarrow.fs as pafs
+
+        kept = {name for marker in self.markers for name in marker["shards"] + marker["error_shards"]}
+        removed = 0
+        for entry in self.fs.get_file_info(pafs.FileSelector(self.root, recursive=True, allow_not_found=True)):
+            relative = entry.path[len(self.root.rstrip("/")):].lstrip("/")
+            unfinished = entry.base_name.startswith("part-") and relative not in kept
+            if entry.type == pafs.FileType.File and (unfinished or entry.base_name.startswith(".tmp-")):
+                self.fs.delete_file(entry.path)
+                removed += 1
+        if removed:
+            log.warning("%s: removed %d file(s) of an unfinished checkpoint; its inputs are scored again",
+                        self.root_uri, removed)
+        return removed
+
+    def commit(self, run_id: str, number: int, sources: Sequence[dict], summary: dict) -> None:
+        marker = {"run_id": run_id, "checkpoint": number, "sources": [source_key(s) for s in sources],
+                  **{k: summary.get(k) for k in ("shards", "error_shards", "records", "paragraphs", "skipped",
+                                                 "examples", "scorer", "pids", "t0", "t1")}}
+        marker["shards"], marker["error_shards"] = marker["shards"] or [], marker["error_shards"] or []
+        self._write_json(f"{DONE_DIR}/{run_id}-{number:05d}.json", marker)
+        self.markers.append(marker)
+
+    def totals(self) -> dict:
+        """Counts over every finished checkpoint of this output (this run's and earlier runs')."""
+        total = {"records": 0, "paragraphs": 0, "skipped": 0, "shards": [], "error_shards": [], "examples": []}
+        for marker in self.markers:
+            for key in ("records", "paragraphs", "skipped"):
+                total[key] += marker.get(key) or 0
+            for key in ("shards", "error_shards", "examples"):
+                total[key].extend(marker.get(key) or [])
+        total["shards"].sort()
+        total["error_shards"].sort()
+        total["examples"] = total["examples"][:EXAMPLES]
+        return total
+
+    def write_meta(self, meta: dict) -> None:
+        self._write_json(META_FILE, meta)
+
+    def remove_meta(self) -> None:
+        import pyarrow.fs as pafs
+
+        path = _join(self.root, META_FILE)
+        if self.fs.get_file_info(path).type == pafs.FileType.File:
+            self.fs.delete_file(path)
 
 
 def _remove_orphans(root_uri: str, run_id: str, reported: set[str]) -> None:
@@ -533,29 +666,10 @@ def _remove_orphans(root_uri: str, run_id: str, reported: set[str]) -> None:
     fs, root = _filesystem(root_uri)
     for entry in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
         relative = entry.path[len(root.rstrip("/")):].lstrip("/")
-        if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name and relative not in reported:
+        if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name and \
+                entry.base_name.startswith("part-") and relative not in reported:
             log.warning("removing %s: left by a write task that failed and was retried", relative)
             fs.delete_file(entry.path)
-
-
-def _remove_run(output: str, run_id: str, created: bool) -> None:
-    """Best-effort removal of this run's shards after a failure (and of the folder if this run made it)."""
-    import pyarrow.fs as pafs
-
-    try:
-        fs, root = _filesystem(output if is_uri(output) else os.path.abspath(output))
-        if created:
-            fs.delete_dir(root)
-            return
-        for entry in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
-            if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name:
-                fs.delete_file(entry.path)
-        errors = _join(root, ERRORS_DIR)
-        if fs.get_file_info(errors).type == pafs.FileType.Directory and \
-                not fs.get_file_info(pafs.FileSelector(errors)):
-            fs.delete_dir(errors)
-    except Exception as err:  # noqa: BLE001 - cleanup must not hide the original error
-        log.warning("could not remove the partial output of run %s in %s: %s", run_id, output, err)
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -635,13 +749,15 @@ def predict_ray(inputs: Sequence[str], model: str, output: str, *, fmt: str = "p
                 max_length: int | None = None, max_chars: int | None = None, text_column: str = "text",
                 id_column: str = "id", gpus_per_worker: float = 0, io_cpus: float | None = None,
                 rows_per_shard: int | None = None, overwrite: bool = False, record_files: bool = False,
-                address: str | None = None, num_cpus: int | None = None) -> dict:
-    """Score every input into shards below `output` and return the run's metadata (also written, last,
-    to OUTPUT/_meta.json).
+                address: str | None = None, num_cpus: int | None = None,
+                files_per_checkpoint: int = DEFAULT_FILES_PER_CHECKPOINT) -> dict:
+    """Score every input into shards below `output` and return the output's metadata (also written, last,
+    to OUTPUT/_meta.json, which marks a complete output).
 
     Runs on the current Ray instance if ray.init() was called; otherwise joins `address` or starts a
     local instance (`num_cpus`), and shuts it down at the end. The model, inputs and output are checked
-    before Ray starts; on any failure this run's shards are removed and no _meta.json is written.
+    before Ray starts. An output folder that a previous run left unfinished is resumed (see the module
+    docstring); on a failure the finished checkpoints stay, so that the next run resumes from them.
     """
     ray = require_ray()
     model = str(model)
@@ -652,8 +768,18 @@ def predict_ray(inputs: Sequence[str], model: str, output: str, *, fmt: str = "p
     sources = plan_sources(inputs, record_files)
     check_model(model, device, precision, batch_size, max_length, gpus_per_worker)
     created = prepare_output(str(output), [str(i) for i in inputs], overwrite)
+    root_uri = str(output) if is_uri(output) else os.path.abspath(output)
+    settings = {"model_sha256": model_fingerprint(model), "format": fmt, "unit": unit, "precision": precision,
+                "max_length": max_length, "max_chars": max_chars, "text_column": text_column,
+                "id_column": id_column}
+    checkpoints = Checkpoints(root_uri, settings).open()
+    done = checkpoints.done
+    todo = [s for s in sources if source_key(s) not in done]
+    if len(todo) < len(sources):
+        log.warning("%s: %d of %d input file(s) already scored there; scoring the other %d", output,
+                    len(sources) - len(todo), len(sources), len(todo))
     run_id = uuid.uuid4().hex[:8]
-    started_here = not ray.is_initialized()
+    started_here = todo and not ray.is_initialized()
     try:
         if started_here:
             try:
@@ -662,55 +788,74 @@ def predict_ray(inputs: Sequence[str], model: str, output: str, *, fmt: str = "p
             except (ConnectionError, ValueError, RuntimeError) as err:
                 raise TopicStanceError(f"cannot start or join Ray{f' at {address}' if address else ''}: "
                                        f"{err}") from None
-        return _predict_ray(ray, run_id, sources, model, str(output), fmt, unit, workers, threads_per_worker,
-                            batch_size, records_per_batch, device, precision, max_length, max_chars, text_column,
-                            id_column, gpus_per_worker, io_cpus, rows_per_shard, [str(i) for i in inputs],
-                            local=started_here and not address)
+        return _predict_ray(ray, run_id, checkpoints, todo, len(sources), model, str(output), fmt, unit, workers,
+                            threads_per_worker, batch_size, records_per_batch, device, precision, max_length,
+                            max_chars, text_column, id_column, gpus_per_worker, io_cpus, rows_per_shard,
+                            [str(i) for i in inputs], files_per_checkpoint, local=started_here and not address)
     except BaseException:
-        _remove_run(str(output), run_id, created)
+        checkpoints.remove_unfinished()
+        if created and not checkpoints.markers:
+            checkpoints.fs.delete_dir(checkpoints.root)
+        elif checkpoints.markers:
+            log.warning("%s: stopped before the end; %d input file(s) are scored and kept there: run the same "
+                        "command again to score the rest", output, len(checkpoints.done))
         raise
     finally:
         if started_here and ray.is_initialized():
             ray.shutdown()
 
 
-def _predict_ray(ray, run_id, sources, model, output, fmt, unit, workers, threads_per_worker, batch_size,
-                 records_per_batch, device, precision, max_length, max_chars, text_column, id_column, gpus_per_worker,
-                 io_cpus, rows_per_shard, inputs, local) -> dict:
-    cpus, need = _cluster_cpus(ray), workers * threads_per_worker
-    if need > cpus:
-        message = (f"--workers {workers} x --threads-per-worker {threads_per_worker} = {need} CPUs, but this Ray "
-                   f"cluster has {cpus:g}")
-        if local:
-            raise TopicStanceError(message + "; lower them (or raise --num-cpus)")
-        log.warning("%s; the pool waits for an autoscaler to add nodes", message)
-    root_uri = output if is_uri(output) else os.path.abspath(output)
-    datasink = _ray_datasink(ShardSink(root_uri, fmt, run_id, rows_per_shard or DEFAULT_ROWS_PER_SHARD[fmt]))
-    io_cpus = default_io_cpus(ray, workers, threads_per_worker) if io_cpus is None else io_cpus
+def _predict_ray(ray, run_id, checkpoints, todo, n_sources, model, output, fmt, unit, workers, threads_per_worker,
+                 batch_size, records_per_batch, device, precision, max_length, max_chars, text_column, id_column,
+                 gpus_per_worker, io_cpus, rows_per_shard, inputs, files_per_checkpoint, local) -> dict:
     started = time.time()
-    ds = build_pipeline(sources, model, fmt=fmt, unit=unit, workers=workers, threads_per_worker=threads_per_worker,
-                        batch_size=batch_size, records_per_batch=records_per_batch, device=device,
-                        precision=precision, max_length=max_length, max_chars=max_chars, text_column=text_column,
-                        id_column=id_column, gpus_per_worker=gpus_per_worker, io_cpus=io_cpus)
-    ds.write_datasink(datasink, ray_remote_args={"num_cpus": io_cpus})
-    summary = datasink.summary or {}
+    this_run = {"records": 0, "paragraphs": 0, "pids": set(), "scorer": None, "window": 0.0}
+    if todo:
+        cpus, need = _cluster_cpus(ray), workers * threads_per_worker
+        if need > cpus:
+            message = (f"--workers {workers} x --threads-per-worker {threads_per_worker} = {need} CPUs, but this "
+                       f"Ray cluster has {cpus:g}")
+            if local:
+                raise TopicStanceError(message + "; lower them (or raise --num-cpus)")
+            log.warning("%s; the pool waits for an autoscaler to add nodes", message)
+        io_cpus = default_io_cpus(ray, workers, threads_per_worker) if io_cpus is None else io_cpus
+        checkpoints.remove_meta()  # the output is incomplete until every input is scored
+    for number, first in enumerate(range(0, len(todo), files_per_checkpoint)):
+        wave, wave_id = todo[first:first + files_per_checkpoint], f"{run_id}c{number:05d}"
+        datasink = _ray_datasink(ShardSink(checkpoints.root_uri, fmt, wave_id,
+                                           rows_per_shard or DEFAULT_ROWS_PER_SHARD[fmt]))
+        ds = build_pipeline(wave, model, fmt=fmt, unit=unit, workers=workers, threads_per_worker=threads_per_worker,
+                            batch_size=batch_size, records_per_batch=records_per_batch, device=device,
+                            precision=precision, max_length=max_length, max_chars=max_chars,
+                            text_column=text_column, id_column=id_column, gpus_per_worker=gpus_per_worker,
+                            io_cpus=io_cpus)
+        ds.write_datasink(datasink, ray_remote_args={"num_cpus": io_cpus})
+        summary = datasink.summary or {}
+        _remove_orphans(checkpoints.root_uri, wave_id,
+                        set(summary.get("shards", [])) | set(summary.get("error_shards", [])))
+        checkpoints.commit(run_id, number, wave, summary)
+        this_run["records"] += summary.get("records", 0)
+        this_run["paragraphs"] += summary.get("paragraphs", 0)
+        this_run["pids"].update(summary.get("pids", []))
+        this_run["scorer"] = this_run["scorer"] or summary.get("scorer")
+        if summary.get("t0") is not None:  # from an actor's first batch to the last one: no start-up costs
+            this_run["window"] += summary["t1"] - summary["t0"]
     seconds = round(time.time() - started, 2)
-    _remove_orphans(root_uri, run_id, set(summary.get("shards", [])) | set(summary.get("error_shards", [])))
-    meta = {"model": model, **(summary.get("scorer") or {}), "unit": unit, "format": fmt, "inputs": inputs,
-            "files": len(sources), "records": summary.get("records", 0), "paragraphs": summary.get("paragraphs", 0),
-            "skipped": summary.get("skipped", 0), "skipped_examples": summary.get("examples", []),
-            "shards": summary.get("shards", []), "error_shards": summary.get("error_shards", []),
-            "workers": workers, "threads_per_worker": threads_per_worker, "gpus_per_worker": gpus_per_worker,
-            "io_cpus": io_cpus, "workers_used": len(summary.get("pids", [])), "batch_size": batch_size,
-            "run_id": run_id, "ray_version": ray.__version__, "seconds": seconds,
-            "paragraphs_per_second": round(summary.get("paragraphs", 0) / seconds, 2) if seconds else None}
-    # from the first batch an actor started to the last one finished: throughput without start-up costs
-    window = summary["t1"] - summary["t0"] if summary.get("t0") is not None else None
-    meta["scoring_seconds"] = round(window, 2) if window is not None else None
-    meta["paragraphs_per_second_scoring"] = round(summary["paragraphs"] / window, 2) if window else None
-    fs, root = _filesystem(root_uri)
-    with fs.open_output_stream(_join(root, META_FILE)) as stream:  # last: marks a complete run
-        stream.write((json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    total = checkpoints.totals()
+    scorer = this_run["scorer"] or next((m["scorer"] for m in checkpoints.markers if m.get("scorer")), None) or {}
+    window = this_run["window"]
+    meta = {"model": model, **scorer, "unit": unit, "format": fmt, "inputs": inputs, "files": n_sources,
+            "records": total["records"], "paragraphs": total["paragraphs"], "skipped": total["skipped"],
+            "skipped_examples": total["examples"], "shards": total["shards"], "error_shards": total["error_shards"],
+            "checkpoints": len(checkpoints.markers), "files_resumed": n_sources - len(todo),
+            "files_scored_now": len(todo), "workers": workers, "threads_per_worker": threads_per_worker,
+            "gpus_per_worker": gpus_per_worker, "io_cpus": io_cpus, "workers_used": len(this_run["pids"]),
+            "batch_size": batch_size, "run_id": run_id, "ray_version": ray.__version__, "seconds": seconds,
+            "paragraphs_scored_now": this_run["paragraphs"],
+            "paragraphs_per_second": round(this_run["paragraphs"] / seconds, 2) if seconds and todo else None,
+            "scoring_seconds": round(window, 2) if window else None,
+            "paragraphs_per_second_scoring": round(this_run["paragraphs"] / window, 2) if window else None}
+    checkpoints.write_meta(meta)  # last: marks a complete output
     return meta
 
 
@@ -739,14 +884,16 @@ def run(args: argparse.Namespace) -> dict:
                        max_length=args.max_length, max_chars=args.max_chars, text_column=args.text_column,
                        id_column=args.id_column, gpus_per_worker=args.gpus_per_worker, io_cpus=args.io_cpus,
                        rows_per_shard=args.rows_per_shard, overwrite=args.overwrite, record_files=args.record_files,
-                       address=args.address, num_cpus=args.num_cpus)
+                       address=args.address, num_cpus=args.num_cpus,
+                       files_per_checkpoint=args.files_per_checkpoint)
     for example in meta["skipped_examples"]:
         print(f"skipped: {example}", file=sys.stderr)
     if meta["skipped"] > len(meta["skipped_examples"]):
         print(f"... and {meta['skipped'] - len(meta['skipped_examples'])} more in {args.output}/{ERRORS_DIR}/",
               file=sys.stderr)
-    print(f"scored {meta['records']} {args.unit}(s), {meta['paragraphs']} paragraph(s) from {meta['files']} file(s) "
-          f"in {meta['seconds']} s ({meta['paragraphs_per_second']} paragraphs/s, {meta['workers_used']} of "
-          f"{args.workers} worker(s) x {args.threads_per_worker} thread(s)); skipped {meta['skipped']}; wrote "
-          f"{len(meta['shards'])} shard(s) to {args.output}", file=sys.stderr)
+    resumed = f" ({meta['files_resumed']} file(s) already scored there)" if meta["files_resumed"] else ""
+    print(f"scored {meta['records']} {args.unit}(s), {meta['paragraphs']} paragraph(s) from {meta['files']} file(s)"
+          f"{resumed} in {meta['seconds']} s ({meta['paragraphs_per_second']} paragraphs/s, {meta['workers_used']} of "
+          f"{args.workers} worker(s) x {args.threads_per_worker} thread(s)); skipped {meta['skipped']}; "
+          f"{len(meta['shards'])} shard(s) in {args.output}", file=sys.stderr)
     return meta
