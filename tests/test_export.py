@@ -28,14 +28,36 @@ def fp32_probs(folder):
 
 
 def test_export_writes_graphs_and_a_validation_report(exported):
-    assert (exported / "onnx" / "model.onnx").exists() and (exported / "onnx" / "model-int8.onnx").exists()
+    for name in ("model.onnx", "model-int8.onnx", "model-int8-static.onnx", "model-int8-block.onnx"):
+        assert (exported / "onnx" / name).exists(), name
     report = json.loads((exported / "precision.json").read_text())
-    assert report["fp32_paragraphs_per_s"] > 0 and report["machine"]
-    for path in ("onnx-fp32", "int8", "int8-guarded"):
+    assert report["fp32_paragraphs_per_s"] > 0 and report["machine"] and report["min_agreement"] == 0.995
+    for path in ("onnx-fp32", "int8-block", "int8-static", "int8", "int8-guarded"):
         result = report["paths"][path]
         assert result["paragraphs_per_s"] > 0
         assert 0.0 <= result["label_agreement"] <= 1.0 and result["paragraphs"] > 0
-        assert result["validated"] == (result["label_agreement"] >= 0.99)
+        assert result["validated"] == (result["label_agreement"] >= 0.995)
+
+
+def test_static_int8_is_calibrated_on_training_text_only(tiny_model_dir, synthetic_data):
+    from topic_stance.export import calibration_texts, split_texts, validation_texts
+
+    calibration = calibration_texts(tiny_model_dir, [str(synthetic_data)], n=50)
+    assert len(calibration) == 50 and set(calibration) <= set(split_texts(tiny_model_dir, "train", [str(synthetic_data)]))
+    assert not set(calibration) & set(validation_texts(tiny_model_dir, [str(synthetic_data)]))
+
+
+@pytest.mark.parametrize("precision", ["int8-block", "int8-static"])
+def test_int8_graphs_score_close_to_fp32(exported, precision):
+    import onnx
+
+    reference = fp32_probs(exported)
+    scorer = ArticleScorer.from_pretrained(exported, precision=precision)
+    assert scorer.metadata == {"precision": precision, "device": "cpu", "backend": "onnx"}
+    for a, b in zip(reference, scorer.probabilities(TEXTS)):
+        assert np.abs(a - b).max() < 0.1
+    ops = {n.op_type for n in onnx.load(str(exported / "onnx" / f"model-{precision}.onnx")).graph.node}
+    assert ("MatMulNBits" in ops) if precision == "int8-block" else ("QuantizeLinear" in ops)
 
 
 def test_onnx_fp32_matches_torch(exported):
@@ -43,6 +65,25 @@ def test_onnx_fp32_matches_torch(exported):
     onnx = ArticleScorer.from_pretrained(exported, precision="onnx-fp32").probabilities(TEXTS)
     for a, b in zip(reference, onnx):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_onnx_paths_run_without_torch_or_transformers(exported, tmp_path):
+    """The fast first answer: predict on an ONNX path imports neither torch nor transformers (seconds saved)."""
+    import subprocess
+    import sys
+
+    article = tmp_path / "a.txt"
+    article.write_text("Wang warned\n\nwang warned on tariffs and trade sanctions today.\n")
+    code = ("import sys; from topic_stance.cli import main\n"
+            "try:\n"
+            f"    main(['predict', '--model', {str(exported)!r}, {str(article)!r}, '--precision', 'onnx-fp32',"
+            f" '--output', {str(tmp_path / 'o.jsonl')!r}])\n"
+            "finally:\n"
+            "    print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "o.jsonl").read_text())["paragraphs"][0]["stance"]
 
 
 def test_int8_path_scores_close_to_fp32(exported):

@@ -60,7 +60,7 @@ def run_notebook(name: str, parameters: str, kernel_name: str):
     return nb
 
 
-@pytest.mark.parametrize("name", ["01_data.ipynb", "02_evaluation.ipynb"])
+@pytest.mark.parametrize("name", ["01_data.ipynb", "02_evaluation.ipynb", "03_labelling.ipynb"])
 def test_notebooks_are_committed_clean(name):
     import nbformat
 
@@ -105,3 +105,15 @@ def test_evaluation_notebook_matches_the_evaluate_command(python3_kernel, tiny_m
         for key, interval in theirs["ci95"].items():
             np.testing.assert_allclose(mine["ci95"][key], interval, rtol=0, atol=1e-9)
         assert mine["stance"]["confusion_matrix"] == theirs["stance"]["confusion_matrix"]
+
+
+def test_labelling_notebook_runs_the_loop(python3_kernel, synthetic_data):
+    """select -> export tasks -> simulated corrections -> import -> retrain, twice, with the learning curves."""
+    parameters = "\n".join([f"DATA = [{str(synthetic_data)!r}]", "START = 20", "BATCH = 10", "ROUNDS = 2",
+                            "PER_ARTICLE_CAP = 3", "SEED = 0"])
+    nb = run_notebook("03_labelling.ipynb", parameters, python3_kernel)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "round 1: 10 tasks" in text and "round 2: 10 tasks" in text and "-> 40 labels" in text
+    assert '"annotator": "user 7"' in text  # who labelled survived the import
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1

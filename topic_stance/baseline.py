@@ -23,11 +23,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.special import expit, softmax
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.utils.extmath import safe_sparse_dot
 
 from .labels import STANCES, TOPICS
 
@@ -62,7 +57,7 @@ class TfidfBaseline:
         self.stance_labels = list(stance_labels)
         self.topic_thresholds = list(topic_thresholds or [0.5] * len(self.topic_labels))
         self.seed = seed
-        self.vectorizer: TfidfVectorizer | None = None
+        self.vectorizer = None  # a fitted sklearn TfidfVectorizer
         # topic_coef (n_topics, n_features), topic_intercept (n_topics,): one binary model per topic; a topic
         # constant in training (sklearn's _ConstantPredictor) is a zero row with intercept +inf or -inf.
         # stance_coef/stance_intercept: sklearn's LogisticRegression coef_/intercept_ (one row when only two
@@ -70,7 +65,9 @@ class TfidfBaseline:
         self.weights: dict[str, np.ndarray] | None = None
 
     @staticmethod
-    def _vectorizer(settings: dict[str, Any] = VECTORIZER_SETTINGS, **extra) -> TfidfVectorizer:
+    def _vectorizer(settings: dict[str, Any] = VECTORIZER_SETTINGS, **extra):
+        from sklearn.feature_extraction.text import TfidfVectorizer  # here: sklearn takes ~1 s to import
+
         params = {**settings, "ngram_range": tuple(settings["ngram_range"]), "dtype": np.dtype(settings["dtype"]).type}
         return TfidfVectorizer(**params, **extra)
 
@@ -87,6 +84,9 @@ class TfidfBaseline:
         # One vectoriser for both heads: the two pipelines this replaces fitted identical ones on the same texts.
         vectorizer = self._vectorizer()
         features = vectorizer.fit_transform(texts)
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+
         topic_model = OneVsRestClassifier(
             LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000, random_state=self.seed))
         topic_model.fit(features, topic_matrix)
@@ -122,6 +122,9 @@ class TfidfBaseline:
         stance_probs = np.zeros((len(texts), len(self.stance_labels)))
         if not texts:
             return topic_probs, stance_probs
+        from scipy.special import expit, softmax
+        from sklearn.utils.extmath import safe_sparse_dot
+
         w = self.weights
         features = self.vectorizer.transform(texts)
         topic_probs[:] = expit(safe_sparse_dot(features, w["topic_coef"].T, dense_output=True) + w["topic_intercept"])

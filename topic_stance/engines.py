@@ -13,6 +13,7 @@ windows that calibration saw, because max_length and stride are stored in the mo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -22,8 +23,10 @@ from .decision import calibrated
 from .errors import ModelFolderError, UnsupportedSetting
 from .runtime import machine_id, pick_device
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8", "int8-guarded", "onnx-fp32")
-ONNX_FILES = {"int8": "onnx/model-int8.onnx", "int8-guarded": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8-block", "int8-static", "int8", "int8-guarded", "onnx-fp32")
+ONNX_FILES = {"int8-block": "onnx/model-int8-block.onnx", "int8-static": "onnx/model-int8-static.onnx",
+              "int8": "onnx/model-int8.onnx", "int8-guarded": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
+TORCH_FREE = ("int8-block", "int8-static", "int8", "onnx-fp32")  # served by ONNX Runtime + tokenizers alone
 DEFAULT_MAX_LENGTH, DEFAULT_STRIDE, MIN_MAX_LENGTH = 128, 64, 16
 
 
@@ -155,11 +158,61 @@ class OnnxEngine(TransformerEngine):
         self.device, self.precision = "cpu", precision
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        threads = os.environ.get("OMP_NUM_THREADS", "")
+        if threads.isdigit() and int(threads) > 0:  # set by Ray workers (distributed.ScoreBatch) and users alike
+            options.intra_op_num_threads = int(threads)
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         topic, stance = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
         return topic.astype(np.float32), stance.astype(np.float32)
+
+
+class PlainConfig:
+    """config.json as attributes (nested dicts too), for the ONNX path that never imports transformers."""
+
+    def __init__(self, values: dict):
+        for key, value in values.items():
+            setattr(self, key, PlainConfig(value) if isinstance(value, dict) else value)
+
+    @classmethod
+    def from_pretrained(cls, path: Path) -> "PlainConfig":
+        try:
+            return cls(json.loads((Path(path) / "config.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError) as err:
+            raise ModelFolderError(f"{path}/config.json: unreadable ({err})") from None
+
+
+class FastTokenizer:
+    """tokenizer.json through the `tokenizers` library, called like a transformers fast tokenizer for the
+    one use engines make of it (truncation into overlapping windows, no padding). transformers' fast
+    tokenizers run this same Rust tokenizer, so the ids are the same (tests/test_engines.py checks)."""
+
+    def __init__(self, path: Path):
+        from tokenizers import Tokenizer
+
+        path = Path(path)
+        try:
+            self.backend = Tokenizer.from_file(str(path / "tokenizer.json"))
+            settings = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8")) \
+                if (path / "tokenizer_config.json").exists() else {}
+        except Exception as err:  # noqa: BLE001 - a missing or damaged tokenizer file
+            raise ModelFolderError(f"{path}: cannot load the tokenizer ({err})") from None
+        pad = settings.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = self.backend.token_to_id(pad) if pad else None
+        self.truncation_side = settings.get("truncation_side", "right")
+
+    def __call__(self, texts, truncation=True, max_length=512, stride=0, **_) -> dict:
+        self.backend.no_padding()
+        self.backend.enable_truncation(max_length, stride=stride, strategy="longest_first",
+                                       direction=self.truncation_side)
+        ids, owner = [], []
+        for i, encoding in enumerate(self.backend.encode_batch(list(texts))):
+            for part in (encoding, *encoding.overflowing):
+                ids.append(part.ids)
+                owner.append(i)
+        return {"input_ids": ids, "overflow_to_sample_mapping": owner}
 
 
 class GuardedEngine:
@@ -224,10 +277,10 @@ class BaselineEngine:
 
 def choose_precision(path: Path, device: str) -> str:
     """`auto`: on CUDA bf16 (or fp16); on CPU the fastest path that `topic-stance export` validated
-    (label agreement >= 99%) and measured faster than fp32 on this same machine; otherwise fp32."""
-    import torch
-
+    (label agreement >= 99.5%) and measured faster than fp32 on this same machine; otherwise fp32."""
     if device == "cuda":
+        import torch
+
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     report_path = path / "precision.json"
     if device != "cpu" or not report_path.exists():
@@ -270,6 +323,23 @@ def load_model(path: Path):
         raise
 
 
+def onnx_file(path: Path, precision: str) -> Path:
+    onnx_path = path / ONNX_FILES[precision]
+    if not onnx_path.exists():
+        raise ModelFolderError(f"{onnx_path} is missing: run `topic-stance export --model {path} --format onnx"
+                               f"{'' if precision == 'onnx-fp32' else ' --quantize int8'}`")
+    return onnx_path
+
+
+def gpu_visible() -> bool:
+    """Whether an accelerator may be present, without importing torch (2-3 s): NVIDIA's device files or
+    driver, or macOS (Apple GPU). If not, `--device auto` is the CPU and torch is only loaded when needed."""
+    import glob
+    import sys
+
+    return sys.platform == "darwin" or bool(glob.glob("/dev/nvidia[0-9]*")) or os.path.exists("/proc/driver/nvidia")
+
+
 def check_model_folder(path: str | Path) -> Path:
     """The folder as a Path, or ModelFolderError if it is missing or holds no config.json."""
     path = Path(path)
@@ -298,27 +368,26 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
             raise UnsupportedSetting(f"{path} is a TF-IDF baseline: it runs on the CPU in fp32 on whole paragraphs "
                                      f"(got device {device!r}, precision {precision!r}, max length {max_length!r})")
         return BaselineEngine(TfidfBaseline.load(path))
+    device = "cpu" if device == "auto" and not gpu_visible() else pick_device(device)
+    if precision == "auto":
+        precision = choose_precision(path, device)
+    if precision in TORCH_FREE:  # no torch, no transformers: a one-article run starts in about a second
+        if device != "cpu":
+            raise UnsupportedSetting(f"precision {precision} runs on the CPU (ONNX Runtime); got device {device!r}")
+        return OnnxEngine(onnx_file(path, precision), PlainConfig.from_pretrained(path), FastTokenizer(path),
+                          batch_size, max_length, precision=precision)
     from transformers import AutoTokenizer
 
     from .model import TopicStanceConfig
 
-    device = pick_device(device)
-    if precision == "auto":
-        precision = choose_precision(path, device)
     if precision == "fp16" and device == "cpu":
         raise UnsupportedSetting("fp16 needs a GPU; on a CPU use bf16 or int8")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as err:
         raise ModelFolderError(f"{path}: cannot load the tokenizer ({err})") from None
-    if precision in ONNX_FILES:
-        onnx_path = path / ONNX_FILES[precision]
-        if not onnx_path.exists():
-            raise ModelFolderError(f"{onnx_path} is missing: run `topic-stance export --model {path} --format onnx"
-                                   f"{'' if precision == 'onnx-fp32' else ' --quantize int8'}`")
-        engine = OnnxEngine(onnx_path, TopicStanceConfig.from_pretrained(path), tokenizer, batch_size, max_length,
-                            precision=precision)
-        if precision == "int8-guarded":
-            return GuardedEngine(engine, TransformerEngine(load_model(path), tokenizer, "cpu", batch_size, max_length))
-        return engine
+    if precision == "int8-guarded":
+        engine = OnnxEngine(onnx_file(path, precision), TopicStanceConfig.from_pretrained(path), tokenizer, batch_size,
+                            max_length, precision=precision)
+        return GuardedEngine(engine, TransformerEngine(load_model(path), tokenizer, "cpu", batch_size, max_length))
     return TransformerEngine(load_model(path), tokenizer, device, batch_size, max_length, precision=precision)

@@ -15,10 +15,12 @@ TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 def pick_device(device: str) -> str:
     """'auto' -> cuda, then mps, then cpu; an explicit device must be available."""
-    import torch
-
     if device not in DEVICES:
         raise UnsupportedSetting(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "cpu":
+        return device
+    import torch
+
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"
