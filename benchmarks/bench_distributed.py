@@ -1,4 +1,4 @@
-"""Throughput of `topic-stance predict-ray` (Ray Data, 1 and 2 workers) vs the single-process `predict`.
+"""Throughput of `topic-stance predict --engine ray` (Ray Data, 1 and 2 workers) vs the single-process `predict`.
 
 The bundled corpus paragraphs (data/labelled/authored.jsonl) are put back together into their articles
 (~2,000 paragraphs by default) and written to one JSONL file; each contender then scores that file
@@ -77,6 +77,7 @@ def main() -> None:
                         help="cores every contender may use (default: 2, or fewer if the machine has fewer)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per contender (best kept)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="fp32", help="the same path for every contender (default fp32)")
     parser.add_argument("--force", action="store_true", help="run even when the machine is busy")
     opts = parser.parse_args()
 
@@ -98,17 +99,18 @@ def main() -> None:
     source = tmp / "articles.jsonl"
     articles, paragraphs = build_input(source, opts.paragraphs)
     py = sys.executable
-    common = ["--model", str(model), "--batch-size", str(opts.batch_size), "--device", "cpu"]
+    common = ["--model", str(model), "--batch-size", str(opts.batch_size), "--device", "cpu",
+              "--precision", opts.precision]
     half = max(1, opts.cores // 2)
     contenders = {
         f"predict (1 process, {opts.cores} threads)": lambda out: (
             [py, "-m", "topic_stance", "predict", *common, str(source), "--output", str(out / "p.parquet")],
             out / "p.parquet.meta.json", out / "p.parquet"),
-        f"predict-ray 1 worker x {opts.cores} threads": lambda out: (
-            [py, "-m", "topic_stance.distributed", *common, str(source), "--output", str(out), "--workers", "1",
+        f"ray 1 worker x {opts.cores} threads": lambda out: (
+            [py, "-m", "topic_stance", "predict", "--engine", "ray", *common, str(source), "--output", str(out), "--workers", "1",
              "--threads-per-worker", str(opts.cores), "--num-cpus", str(opts.cores)], out / "_meta.json", out),
-        f"predict-ray 2 workers x {half} thread(s)": lambda out: (
-            [py, "-m", "topic_stance.distributed", *common, str(source), "--output", str(out), "--workers", "2",
+        f"ray 2 workers x {half} thread(s)": lambda out: (
+            [py, "-m", "topic_stance", "predict", "--engine", "ray", *common, str(source), "--output", str(out), "--workers", "2",
              "--threads-per-worker", str(half), "--num-cpus", str(max(opts.cores, 2))], out / "_meta.json", out),
     }
     env_threads = {"OMP_NUM_THREADS": str(opts.cores), "MKL_NUM_THREADS": str(opts.cores)}

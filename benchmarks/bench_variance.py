@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--sweep", action="store_true", help="alpha x temperature on validation, first seed only")
+    parser.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8], help="sweep grid")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 2.0], help="sweep grid")
     parser.add_argument("--variants", nargs="+", default=["gold", "distilled"])
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
@@ -75,8 +77,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.sweep:
-            for alpha in (0.3, 0.5, 0.8):
-                for temperature in (1.0, 2.0):
+            for alpha in args.alphas:
+                for temperature in args.temperatures:
                     rows.append(run(f"sweep-a{alpha}-t{temperature}", args.seeds[0], work, teacher_targets=args.targets,
                                     distill_alpha=alpha, distill_temperature=temperature))
         for seed in args.seeds:
