@@ -382,9 +382,9 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(ray_session, tmp_path, 
     finished = len(list(out.glob(f"{dist.DONE_DIR}/*.json")))
     assert 1 <= finished < 8 and not (out / dist.META_FILE).exists(), process.stderr.read().decode()[-2000:]
 
-    meta = dist.run(cli_args(tiny_model_dir, [folder], out))
-    assert (meta["files_resumed"], meta["files_scored_now"], meta["checkpoints"]) == (finished, 8 - finished, 8)
-    scorer_rows = []
+    meta = dist.run(cli_args(tiny_model_dir, [folder], out))  # default checkpoint size: the rest in one
+    assert (meta["files_resumed"], meta["files_scored_now"], meta["checkpoints"]) == (finished, 8 - finished,
+                                                                                      finished + 1)
     want, _, scorer = expected_for(tiny_model_dir, sorted(folder.iterdir()))
     scorer_rows = [r for a in want for r in paragraph_rows(a, scorer.topic_labels, scorer.stance_labels)]
     frame = pd.read_parquet(out)
