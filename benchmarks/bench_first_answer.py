@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,14 +27,19 @@ ARTICLE = ("US and China agree to keep talking on trade\n\nThe two sides held wh
            "Washington should stop interfering in Taiwan and lift its sanctions on Chinese firms.\n")
 
 
+# RUSAGE_CHILDREN's peak is the largest of every child waited for so far: a fresh wrapper process per run
+# reports the peak of that run's command alone.
+PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
 def timed(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS of that child in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(wall seconds of the command, its peak RSS in MB); the wrapper's own start is not timed."""
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(after, before) / 1024
+    peak = subprocess.run([sys.executable, "-c", PEAK, *command], check=True, capture_output=True, text=True)
+    return wall, int(peak.stdout.split()[-1]) / 1024
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ def main() -> None:
         paths["scorer bf16 (torch)"] = "bf16"
     for precision, file in ONNX_FILES.items():
         if (model_dir / file).exists():
-            paths[f"scorer {precision} ({'onnx+torch' if precision == 'int8-guarded' else 'onnx runtime'})"] = precision
+            paths[f"scorer {precision} (onnx runtime)"] = precision
     scorers = {name: ArticleScorer.from_pretrained(model_dir, device="cpu", precision=p) for name, p in paths.items()}
     fast_dir = Path(opts.fast)
     if (fast_dir / "config.json").exists():

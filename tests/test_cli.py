@@ -239,3 +239,17 @@ def test_teacher_targets_select_and_audit_commands(tmp_path, tiny_model_dir, syn
     assert len(picks) == 5 and len({p["article_id"] for p in picks}) == 5
     main(["audit", "--data", str(synthetic_data), "--folds", "3", "--top", "5", "--output", str(tmp_path / "a.jsonl")])
     assert all("audit" in json.loads(l) for l in (tmp_path / "a.jsonl").read_text().splitlines())
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--workers", "2"], "--workers: only with --engine ray"),
+    (["--address", "auto"], "--address: only with --engine ray"),
+    (["--engine", "ray", "--on-error", "fail"], "--on-error fail: not available with --engine ray"),
+])
+def test_ray_flags_need_the_ray_engine(tmp_path, tiny_model_dir, capsys, flags, message):
+    article = tmp_path / "a.txt"
+    article.write_text("Headline\n\nWang warned on tariffs and trade sanctions today.\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", str(tiny_model_dir), str(article), "--output", str(tmp_path / "out"), *flags])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -26,8 +26,10 @@ from .runtime import machine_id, pick_device
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8-block", "int8-static", "int8", "int8-guarded", "onnx-fp32")
 ONNX_FILES = {"int8-block": "onnx/model-int8-block.onnx", "int8-static": "onnx/model-int8-static.onnx",
               "int8": "onnx/model-int8.onnx", "int8-guarded": "onnx/model-int8.onnx", "onnx-fp32": "onnx/model.onnx"}
-TORCH_FREE = ("int8-block", "int8-static", "int8", "onnx-fp32")  # served by ONNX Runtime + tokenizers alone
+# served by ONNX Runtime + tokenizers alone (int8-guarded re-scores with the exported fp32 graph)
+TORCH_FREE = ("int8-block", "int8-static", "int8", "int8-guarded", "onnx-fp32")
 DEFAULT_MAX_LENGTH, DEFAULT_STRIDE, MIN_MAX_LENGTH = 128, 64, 16
+TORCH_PATH_MARGIN = 1.10  # auto: a torch path must be > 10% faster than the best torch-free one
 
 
 class Engine(Protocol):
@@ -223,7 +225,7 @@ class GuardedEngine:
     int8's small errors can only flip labels there, so labels match fp32 at a fraction of its cost.
     """
 
-    backend = "onnx+torch"
+    backend = "onnx"
     device = "cpu"
 
     def __init__(self, fast: OnnxEngine, exact: TransformerEngine, margin: float = 0.1):
@@ -277,7 +279,8 @@ class BaselineEngine:
 
 def choose_precision(path: Path, device: str) -> str:
     """`auto`: on CUDA bf16 (or fp16); on CPU the fastest path that `topic-stance export` validated
-    (label agreement >= 99.5%) and measured faster than fp32 on this same machine; otherwise fp32."""
+    (label agreement >= 99.5%) and measured faster than fp32 on this same machine, preferring a torch-free
+    (ONNX Runtime) path unless a torch path is more than 10% faster; otherwise fp32."""
     if device == "cuda":
         import torch
 
@@ -291,13 +294,23 @@ def choose_precision(path: Path, device: str) -> str:
         raise ModelFolderError(f"{report_path}: unreadable ({err}); delete it or re-run `topic-stance export`")
     if report.get("machine") != machine_id():
         return "fp32"
-    best, best_speed = "fp32", report.get("fp32_paragraphs_per_s", 0.0)
+    # (speed, name) of every path auto may use; a torch path (fp32, bf16) also costs ~3-5 s of imports per run,
+    # so it wins over a torch-free one only when clearly faster
+    candidates = [(report.get("fp32_paragraphs_per_s", 0.0), "fp32")]
     for precision, result in report.get("paths", {}).items():
         usable = result.get("validated") and precision in PRECISIONS and (
             precision not in ONNX_FILES or ((path / ONNX_FILES[precision]).exists() and _has_onnxruntime()))
-        if usable and result.get("paragraphs_per_s", 0.0) > best_speed:
-            best, best_speed = precision, result["paragraphs_per_s"]
-    return best
+        if usable and result.get("paragraphs_per_s", 0.0) > candidates[0][0]:
+            candidates.append((result["paragraphs_per_s"], precision))
+    if len(candidates) == 1:
+        return "fp32"
+    candidates = candidates[1:]  # faster than fp32
+    torch_free = [c for c in candidates if c[1] in TORCH_FREE]
+    best_torch_free = max(torch_free, default=(0.0, None))
+    best = max(candidates)
+    if best[1] not in TORCH_FREE and best_torch_free[1] and best[0] <= best_torch_free[0] * TORCH_PATH_MARGIN:
+        return best_torch_free[1]
+    return best[1]
 
 
 def _has_onnxruntime() -> bool:
@@ -374,11 +387,14 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
     if precision in TORCH_FREE:  # no torch, no transformers: a one-article run starts in about a second
         if device != "cpu":
             raise UnsupportedSetting(f"precision {precision} runs on the CPU (ONNX Runtime); got device {device!r}")
-        return OnnxEngine(onnx_file(path, precision), PlainConfig.from_pretrained(path), FastTokenizer(path),
-                          batch_size, max_length, precision=precision)
+        config, tokenizer = PlainConfig.from_pretrained(path), FastTokenizer(path)
+        engine = OnnxEngine(onnx_file(path, precision), config, tokenizer, batch_size, max_length, precision=precision)
+        if precision == "int8-guarded":  # fp32 again near a decision: the exported fp32 graph (= torch to 1e-4)
+            exact = OnnxEngine(onnx_file(path, "onnx-fp32"), config, tokenizer, batch_size, max_length,
+                               precision="onnx-fp32")
+            return GuardedEngine(engine, exact)
+        return engine
     from transformers import AutoTokenizer
-
-    from .model import TopicStanceConfig
 
     if precision == "fp16" and device == "cpu":
         raise UnsupportedSetting("fp16 needs a GPU; on a CPU use bf16 or int8")
@@ -386,8 +402,4 @@ def load_engine(path: str | Path, device: str = "auto", batch_size: int = 64, ma
         tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as err:
         raise ModelFolderError(f"{path}: cannot load the tokenizer ({err})") from None
-    if precision == "int8-guarded":
-        engine = OnnxEngine(onnx_file(path, precision), TopicStanceConfig.from_pretrained(path), tokenizer, batch_size,
-                            max_length, precision=precision)
-        return GuardedEngine(engine, TransformerEngine(load_model(path), tokenizer, "cpu", batch_size, max_length))
     return TransformerEngine(load_model(path), tokenizer, device, batch_size, max_length, precision=precision)
