@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train train-fast labelstudio baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
+.PHONY: setup train export train-fast labelstudio baseline teacher teacher-parts teacher-targets test test-fast corpus datasheet bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -22,6 +22,11 @@ setup: $(STAMP)
 
 train: $(STAMP)
 	$(BIN)/python train.py $(ARGS)
+
+# ONNX graphs (fp32, int8-block, int8-static, dynamic int8) validated against fp32 into precision.json;
+# afterwards `predict` (--precision auto) runs the fastest validated path, torch-free when it can.
+export: $(STAMP)
+	$(BIN)/python -m topic_stance export --model models/minilm-topic-stance --format onnx --quantize int8 $(ARGS)
 
 baseline: $(STAMP)
 	$(BIN)/python -m topic_stance baseline $(ARGS)
