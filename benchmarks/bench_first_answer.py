@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,19 +26,18 @@ ARTICLE = ("US and China agree to keep talking on trade\n\nThe two sides held wh
            "Washington should stop interfering in Taiwan and lift its sanctions on Chinese firms.\n")
 
 
-# RUSAGE_CHILDREN's peak is the largest of every child waited for so far: a fresh wrapper process per run
-# reports the peak of that run's command alone.
-PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+# A fresh wrapper process per run times the command and reports its peak RSS alone (RUSAGE_CHILDREN's
+# peak is the largest of every child waited for so far, so it cannot be read in this process).
+WRAPPER = ("import resource, subprocess, sys, time; start = time.perf_counter(); "
+           "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+           "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
 def timed(command: list[str]) -> tuple[float, float]:
     """(wall seconds of the command, its peak RSS in MB); the wrapper's own start is not timed."""
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    peak = subprocess.run([sys.executable, "-c", PEAK, *command], check=True, capture_output=True, text=True)
-    return wall, int(peak.stdout.split()[-1]) / 1024
+    done = subprocess.run([sys.executable, "-c", WRAPPER, *command], check=True, capture_output=True, text=True)
+    wall, peak_kb = done.stdout.split()[-2:]
+    return float(wall), int(peak_kb) / 1024
 
 
 def main() -> None:

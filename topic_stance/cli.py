@@ -82,8 +82,11 @@ def ray_flags(parser) -> None:
     flag(parser, "--num-cpus", type=positive_int, default=None, help="CPUs of the local Ray instance (default: all)")
 
 
-RAY_ONLY = ("format", "address", "workers", "threads_per_worker", "gpus_per_worker", "records_per_batch", "io_cpus",
-            "rows_per_shard", "files_per_checkpoint", "record_files", "overwrite", "num_cpus")
+def ray_flag_defaults() -> dict:
+    """{dest: default} of the Ray engine's flags: a local predict must leave them all at these."""
+    parser = argparse.ArgumentParser(add_help=False)
+    ray_flags(parser)
+    return vars(parser.parse_args([]))
 
 
 def predict_ray_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -312,8 +315,7 @@ def run_predict(args) -> None:
                                    "record (they go to OUTPUT/_errors/); leave the flag out")
         run_predict_ray(args)
         return
-    defaults = build_parser().parse_args(["predict", "--model", "m", "x", "--output", "o"])
-    given = [name for name in RAY_ONLY if getattr(args, name) != getattr(defaults, name)]
+    given = [name for name, default in ray_flag_defaults().items() if getattr(args, name) != default]
     if given:
         raise TopicStanceError(f"--{given[0].replace('_', '-')}: only with --engine ray")
     args.on_error = args.on_error or "fail"

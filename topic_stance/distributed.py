@@ -610,7 +610,7 @@ class Checkpoints:
         self.remove_unfinished()
         return self
 
-    def remove_unfinished(self) -> int:
+    def remove_unfinished(self, why: str = "of an unfinished checkpoint; its inputs are scored again") -> int:
         """Delete shards (and temporary files) that no marker names; return how many."""
         import pyarrow.fs as pafs
 
@@ -623,8 +623,7 @@ class Checkpoints:
                 self.fs.delete_file(entry.path)
                 removed += 1
         if removed:
-            log.warning("%s: removed %d file(s) of an unfinished checkpoint; its inputs are scored again",
-                        self.root_uri, removed)
+            log.warning("%s: removed %d file(s) %s", self.root_uri, removed, why)
         return removed
 
     def commit(self, run_id: str, number: int, sources: Sequence[dict], summary: dict) -> None:
@@ -657,19 +656,6 @@ class Checkpoints:
         path = _join(self.root, META_FILE)
         if self.fs.get_file_info(path).type == pafs.FileType.File:
             self.fs.delete_file(path)
-
-
-def _remove_orphans(root_uri: str, run_id: str, reported: set[str]) -> None:
-    """Delete shards of this run that no successful write task reported (left by a killed, retried task)."""
-    import pyarrow.fs as pafs
-
-    fs, root = _filesystem(root_uri)
-    for entry in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
-        relative = entry.path[len(root.rstrip("/")):].lstrip("/")
-        if entry.type == pafs.FileType.File and f"-{run_id}-" in entry.base_name and \
-                entry.base_name.startswith("part-") and relative not in reported:
-            log.warning("removing %s: left by a write task that failed and was retried", relative)
-            fs.delete_file(entry.path)
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -831,9 +817,8 @@ def _predict_ray(ray, run_id, checkpoints, todo, n_sources, model, output, fmt, 
                             io_cpus=io_cpus)
         ds.write_datasink(datasink, ray_remote_args={"num_cpus": io_cpus})
         summary = datasink.summary or {}
-        _remove_orphans(checkpoints.root_uri, wave_id,
-                        set(summary.get("shards", [])) | set(summary.get("error_shards", [])))
         checkpoints.commit(run_id, number, wave, summary)
+        checkpoints.remove_unfinished("left by write tasks that failed and were retried")
         this_run["records"] += summary.get("records", 0)
         this_run["paragraphs"] += summary.get("paragraphs", 0)
         this_run["pids"].update(summary.get("pids", []))

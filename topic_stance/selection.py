@@ -193,12 +193,8 @@ def tfidf_features(texts: Sequence[str], fit_texts: Sequence[str] | None = None)
 
 
 def _torch_engine(engine):
-    """The engine holding a torch two-head model (a guarded int8 engine keeps one as `exact`), or None."""
-    for candidate in (engine, getattr(engine, "exact", None)):
-        if candidate is not None and getattr(candidate, "model", None) is not None \
-                and hasattr(getattr(candidate, "model"), "encoder"):
-            return candidate
-    return None
+    """The engine if it holds a torch two-head model (whose encoder gives embeddings), else None."""
+    return engine if hasattr(getattr(engine, "model", None), "encoder") else None
 
 
 def encoder_embeddings(engine, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
