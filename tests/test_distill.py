@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from topic_stance.distill import StaleTargets, read_targets, soft_targets, write_targets
+from topic_stance.errors import TopicStanceError
 from topic_stance.labels import STANCES, TOPICS
 
 
@@ -38,7 +39,7 @@ def test_soft_targets_are_the_teachers_calibrated_probabilities(targets, tiny_mo
 
 def test_a_text_the_teacher_never_saw_makes_the_file_stale(targets):
     path, texts = targets
-    with pytest.raises(StaleTargets, match="1 of 2 training paragraphs"):
+    with pytest.raises(StaleTargets, match="1 of 2 paragraphs to train on"):
         soft_targets(path, [texts[0], "a paragraph added after the teacher ran"], TOPICS, STANCES)
 
 
@@ -54,3 +55,44 @@ def test_student_trains_on_the_targets_and_records_it(tmp_path, targets, synthet
     assert metrics["distillation"]["alpha"] == 0.5 and metrics["distillation"]["texts_sha256"]
     assert json.loads((folder / "config.json").read_text())["distill_alpha"] == 0.0
     assert "soft targets" in (folder / "README.md").read_text()
+
+
+def test_transfer_text_trains_through_the_teacher_alone(tmp_path, tiny_model_dir, synthetic_data, tiny_encoder_dir,
+                                                       monkeypatch):
+    from topic_stance.model import TopicStanceModel
+    from topic_stance.train import train
+    from topic_stance.training import make_arguments
+
+    texts = [json.loads(line)["text"] for line in synthetic_data.read_text().splitlines()]
+    transfer = tmp_path / "transfer.jsonl"
+    unlabelled = [f"An unlabelled paragraph number {i} about talks between Washington and Beijing." for i in range(6)]
+    transfer.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(unlabelled)))
+    path = tmp_path / "targets.jsonl"
+    write_targets(tiny_model_dir, texts + unlabelled, path)
+    options = dict(data=[str(synthetic_data)], model=str(tiny_encoder_dir), epochs=1, batch_size=8, device="cpu",
+                   bootstrap=0, teacher_targets=str(path), transfer=str(transfer))
+    masks, gold_loss = [], TopicStanceModel.loss
+    monkeypatch.setattr(TopicStanceModel, "loss", lambda self, *a: masks.append(a[-1]) or gold_loss(self, *a))
+    folder = train(*make_arguments(output=str(tmp_path / "s"), **options))
+    seen = [m for m in masks if m is not None]
+    assert seen and sum(int((m == 0).sum()) for m in seen) == 6  # each transfer row once, outside the gold loss
+    distillation = json.loads((folder / "metrics.json").read_text())["distillation"]
+    assert distillation["transfer"]["paragraphs"] == 6 and len(distillation["transfer"]["sha256"]) == 64
+    # transfer text the teacher never scored makes the targets stale, and transfer without targets is refused
+    transfer.write_text(json.dumps({"text": "a paragraph written after the teacher ran"}) + "\n")
+    with pytest.raises(StaleTargets, match="1 of 1 paragraphs to train on"):
+        train(*make_arguments(output=str(tmp_path / "t"), **options))
+    with pytest.raises(TopicStanceError, match="needs teacher targets"):
+        train(*make_arguments(output=str(tmp_path / "u"), **dict(options, teacher_targets="none")))
+    assert not (tmp_path / "t").exists() and not (tmp_path / "u").exists()
+
+
+def test_bad_transfer_line_names_file_line_and_field(tmp_path):
+    from topic_stance.distill import read_transfer
+    from topic_stance.labels import LabelFileError
+
+    path = tmp_path / "transfer.jsonl"
+    path.write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps({"text": 3}) + "\n{oops\n")
+    with pytest.raises(LabelFileError) as err:
+        read_transfer(path)
+    assert f"{path}:2: field 'text'" in str(err.value) and f"{path}:3: field '<json>'" in str(err.value)

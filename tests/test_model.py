@@ -60,3 +60,20 @@ def test_distillation_loss_mixes_soft_targets(tiny_encoder_dir):
     out = model(input_ids=inputs["input_ids"])
     expected = 0.5 * gold_only + 0.5 * model.distillation_loss(out.topic_logits, out.stance_logits, **soft)
     assert torch.allclose(mixed, expected, atol=1e-6) and not torch.allclose(mixed, gold_only)
+
+
+def test_gold_loss_is_the_weighted_library_loss_and_the_mask_drops_transfer_rows(tiny_encoder_dir):
+    model = TopicStanceModel.from_encoder(str(tiny_encoder_dir), topic_pos_weight=[1.0, 2.0, 3.0, 1.5],
+                                          stance_class_weight=[0.5, 1.0, 2.0]).eval()
+    ids = torch.tensor([[2, 5, 6, 3], [2, 7, 8, 3], [2, 9, 4, 3]])
+    topics, stance = torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 1.0, 0], [0, 0, 0, 0]]), torch.tensor([0, 2, 1])
+    out = model(input_ids=ids)
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        out.topic_logits, topics, pos_weight=torch.tensor([1.0, 2.0, 3.0, 1.5])) + torch.nn.functional.cross_entropy(
+        out.stance_logits, stance, weight=torch.tensor([0.5, 1.0, 2.0]))
+    assert torch.allclose(model(input_ids=ids, topic_labels=topics, stance_label=stance).loss, reference, atol=1e-6)
+    # a row with gold_mask 0 (transfer text, placeholder labels) changes nothing in the gold loss
+    masked = model(input_ids=ids, topic_labels=topics, stance_label=stance, gold_mask=torch.tensor([1.0, 1.0, 0.0])).loss
+    first_two = model(input_ids=ids[:2], topic_labels=topics[:2], stance_label=stance[:2]).loss
+    assert torch.allclose(masked, first_two, atol=1e-6)
+    assert model(input_ids=ids, topic_labels=topics, stance_label=stance, gold_mask=torch.zeros(3)).loss == 0

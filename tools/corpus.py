@@ -1,4 +1,5 @@
-"""Build `data/labelled/authored.jsonl` from the raw authored articles and their annotations.
+"""Build `data/labelled/authored.jsonl` from the raw authored articles and their annotations,
+and `data/transfer/paragraphs.jsonl` (unlabelled text the teacher labels for distillation).
 
 Why a build step: the label file's text must be exactly what the project's splitter yields
 for the raw article, so labels are written against paragraph numbers and the text is taken
@@ -6,8 +7,8 @@ from the splitter here. An annotation whose text no longer matches its paragraph
 so raw files and labels cannot drift apart.
 
   python -m tools.corpus draft data/raw/authored/authored-001.txt   # skeleton to label
-  python -m tools.corpus build                                       # write authored.jsonl
-  python -m tools.corpus check                                       # CI: file is up to date
+  python -m tools.corpus build                                       # write authored.jsonl, paragraphs.jsonl
+  python -m tools.corpus check                                       # CI: both files are up to date
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ RAW_DIR = DATA / "raw" / "authored"
 ANNOTATION_DIR = DATA / "annotations" / "authored"
 OUTPUT = DATA / "labelled" / "authored.jsonl"
 SEED_DIR = DATA / "raw" / "seed"
+TRANSFER_RAW_DIR = DATA / "transfer" / "raw"
+TRANSFER_OUTPUT = DATA / "transfer" / "paragraphs.jsonl"
 
 
 def paragraph_id(article_id: str, index: int) -> str:
@@ -103,6 +106,20 @@ def build_records(annotation_paths: list[Path] | None = None, raw_dir: Path = RA
     return records
 
 
+def build_transfer_records(raw_dir: Path = TRANSFER_RAW_DIR) -> list[dict]:
+    """The transfer set: every body paragraph the splitter yields for the raw transfer articles.
+
+    No labels: the teacher labels this text (`make teacher-targets`) and the student learns from
+    its soft targets only, so more varied text reaches the student than the gold corpus holds.
+    """
+    records = []
+    for path in sorted(raw_dir.glob("*.txt")):
+        for paragraph in split_article(path.read_text(encoding="utf-8")).paragraphs:
+            records.append({"id": paragraph_id(path.stem, paragraph.index), "article_id": path.stem,
+                            "text": paragraph.text, "source": "transfer"})
+    return records
+
+
 def seed_sentences(seed_dir: Path = SEED_DIR) -> set[str]:
     """Normalised sentences (8+ words) of the seed articles: none may appear in authored text."""
     sentences = set()
@@ -140,10 +157,12 @@ def near_duplicates(records: list[dict], threshold: float = 0.5) -> list[tuple[s
     return pairs
 
 
-def lint(records: list[dict]) -> list[str]:
-    """Corpus-level problems: seed sentences copied, near-duplicate paragraphs."""
+def lint(records: list[dict], transfer: list[dict] = ()) -> list[str]:
+    """Corpus-level problems: seed sentences copied, near-duplicate paragraphs (labelled and transfer text
+    together, so transfer text cannot near-copy a validation or test paragraph either)."""
     issues = []
     seeds = seed_sentences()
+    records = list(records) + list(transfer)
     for record in records:
         for sentence in re.split(r"(?<=[.!?])\s+", record["text"]):
             if comparison_key(sentence) in seeds:
@@ -154,6 +173,7 @@ def lint(records: list[dict]) -> list[str]:
 
 
 def _write_jsonl(records: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".jsonl.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for record in records:
@@ -167,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     draft = sub.add_parser("draft", help="print annotation skeletons for raw files")
     draft.add_argument("files", nargs="+", type=Path)
-    sub.add_parser("build", help="write data/labelled/authored.jsonl")
-    sub.add_parser("check", help="fail if authored.jsonl is stale or the corpus has lint problems")
+    sub.add_parser("build", help="write data/labelled/authored.jsonl and data/transfer/paragraphs.jsonl")
+    sub.add_parser("check", help="fail if either file is stale or the corpus has lint problems")
     validate = sub.add_parser("validate", help="check some annotation files and their raw articles, print counts")
     validate.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
@@ -186,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     except LabelFileError as err:
         print(err, file=sys.stderr)
         return 1
-    problems = lint(records)
+    transfer = build_transfer_records() if args.command != "validate" else []
+    problems = lint(records, transfer)
     for problem in problems:
         print(problem, file=sys.stderr)
     if args.command == "validate":
@@ -196,15 +217,17 @@ def main(argv: list[str] | None = None) -> int:
               f"2+ topics {sum(len(r['topics']) > 1 for r in records)}; "
               f"stances {dict(Counter(r['stance'] for r in records))}")
         return 1 if problems else 0
+    outputs = {OUTPUT: records, TRANSFER_OUTPUT: transfer}
     if args.command == "build":
-        _write_jsonl(records, OUTPUT)
-        print(f"wrote {len(records)} paragraphs from {len({r['article_id'] for r in records})} articles to {OUTPUT}")
+        for path, rows in outputs.items():
+            _write_jsonl(rows, path)
+            print(f"wrote {len(rows)} paragraphs from {len({r['article_id'] for r in rows})} articles to {path}")
         return 1 if problems else 0
-    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-    expected = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if current != expected:
-        print(f"{OUTPUT} is stale: run `python -m tools.corpus build`", file=sys.stderr)
-        return 1
+    for path, rows in outputs.items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows):
+            print(f"{path} is stale: run `python -m tools.corpus build`", file=sys.stderr)
+            return 1
     return 1 if problems else 0
 
 

@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     flag(p, "--teacher", default="models/mpnet-topic-stance", help="the trained teacher folder")
     flag(p, "--data", nargs="+", default=None, help="label files whose train/validation text is scored "
                                                     "(default: the bundled data/labelled)")
+    flag(p, "--transfer", default=None, help="unlabelled paragraphs (JSONL with 'text') the teacher labels for the "
+                                             "student too (default: data/transfer/paragraphs.jsonl when present; 'none')")
     flag(p, "--output", default=None, help="targets file (default: data/teacher/targets.jsonl)")
     flag(p, "--batch-size", type=positive_int, default=32)
 
@@ -295,11 +297,14 @@ def run_train(argv: list[str], baseline: bool = False) -> None:
 
 def run_teacher_targets(args) -> None:
     from .data import DEFAULT_LABEL_DIR, load_splits
-    from .distill import write_targets
-    from .training import DEFAULT_TEACHER_TARGETS
+    from .distill import read_transfer, write_targets
+    from .training import DEFAULT_TEACHER_TARGETS, DEFAULT_TRANSFER
 
     splits = load_splits(args.data or [DEFAULT_LABEL_DIR])
     texts = list(splits["train"]["text"]) + list(splits["validation"]["text"])
+    transfer = DEFAULT_TRANSFER if args.transfer is None and DEFAULT_TRANSFER.exists() else args.transfer
+    if transfer not in (None, "none"):
+        texts += read_transfer(transfer)
     output = Path(args.output) if args.output else DEFAULT_TEACHER_TARGETS
     header = write_targets(args.teacher, texts, output, args.batch_size)
     print(f"wrote {output}: teacher soft targets for {header['texts']} paragraphs "

@@ -7,6 +7,11 @@ hash, its temperatures and the hash of every text it scored, then one line per t
 teacher's raw logits keyed by the text's sha256. The student's training run looks every
 training paragraph up by hash, so an edited or added paragraph makes the file stale, and a
 stale file is refused with the command that refreshes it, never silently half-used.
+
+The transfer set (`data/transfer/paragraphs.jsonl`, built by `python -m tools.corpus build` from
+`data/transfer/raw/*.txt`) is unlabelled text the teacher scores too: the student learns from
+its soft targets alone there, so more of the teacher's reading reaches it than 2,500 gold
+paragraphs carry.
 """
 
 from __future__ import annotations
@@ -82,6 +87,23 @@ def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], l
     return header, rows
 
 
+def read_transfer(path: str | Path) -> list[str]:
+    """The transfer set's paragraph texts; LabelFileError naming file, line and field on a bad line."""
+    from .labels import LabelFileError, Problem, iter_jsonl
+
+    texts, problems = [], []
+    for number, record in iter_jsonl(Path(path)):
+        if isinstance(record, Problem):
+            problems.append(record)
+        elif not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+            problems.append(Problem(str(path), number, "text", "expected an object with a non-empty string 'text'"))
+        else:
+            texts.append(record["text"])
+    if problems:
+        raise LabelFileError(problems)
+    return texts
+
+
 def soft_targets(path: str | Path, texts: list[str], topic_labels, stance_labels,
                  temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray, dict]:
     """The teacher's calibrated probabilities for `texts`, in order; StaleTargets if any is missing.
@@ -96,7 +118,7 @@ def soft_targets(path: str | Path, texts: list[str], topic_labels, stance_labels
     keys = [text_key(t) for t in texts]
     missing = [t for t, k in zip(texts, keys) if k not in rows]
     if missing:
-        raise StaleTargets(f"{path} is stale: {len(missing)} of {len(texts)} training paragraphs were not scored by "
+        raise StaleTargets(f"{path} is stale: {len(missing)} of {len(texts)} paragraphs to train on were not scored by "
                            f"the teacher (first: {missing[0][:80]!r}); refresh: {REFRESH} "
                            f"or train without it: --teacher_targets none")
     topic = np.asarray([rows[k][0] for k in keys], dtype=np.float64)

@@ -146,6 +146,7 @@ class TopicStanceModel(PreTrainedModel):
         stance_label: torch.Tensor | None = None,
         soft_topic: torch.Tensor | None = None,
         soft_stance: torch.Tensor | None = None,
+        gold_mask: torch.Tensor | None = None,
         **kwargs,
     ) -> TopicStanceOutput:
         if attention_mask is None:
@@ -159,25 +160,34 @@ class TopicStanceModel(PreTrainedModel):
         stance_logits = self.stance_head(pooled)
         loss = None
         if topic_labels is not None and stance_label is not None:
-            loss = self.loss(topic_logits, stance_logits, topic_labels, stance_label)
+            loss = self.loss(topic_logits, stance_logits, topic_labels, stance_label, gold_mask)
             if soft_topic is not None and soft_stance is not None and self.config.distill_alpha > 0:
                 alpha = self.config.distill_alpha
                 loss = (1 - alpha) * loss + alpha * self.distillation_loss(topic_logits, stance_logits,
                                                                            soft_topic, soft_stance)
         return TopicStanceOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits)
 
-    def loss(self, topic_logits, stance_logits, topic_labels, stance_label) -> torch.Tensor:
-        """Sum of the two heads' losses, each weighted against its own label imbalance."""
+    def loss(self, topic_logits, stance_logits, topic_labels, stance_label, gold_mask=None) -> torch.Tensor:
+        """Sum of the two heads' losses, each weighted against its own label imbalance.
+
+        `gold_mask` (1 = gold label, 0 = teacher-labelled transfer text whose label columns are
+        placeholders) restricts this loss to gold rows; without it every row counts.
+        """
         pos_weight = class_weight = None
         if self.config.topic_pos_weight:
             pos_weight = torch.tensor(self.config.topic_pos_weight, device=topic_logits.device)
         if self.config.stance_class_weight:
             class_weight = torch.tensor(self.config.stance_class_weight, device=stance_logits.device)
+        stance_label = stance_label.long()
+        mask = torch.ones(len(stance_label), device=stance_logits.device) if gold_mask is None else gold_mask.float()
         topic_loss = nn.functional.binary_cross_entropy_with_logits(
-            topic_logits.float(), topic_labels.float(), pos_weight=pos_weight)
-        stance_loss = nn.functional.cross_entropy(stance_logits.float(), stance_label.long(), weight=class_weight)
-        return topic_loss + stance_loss
-
+            topic_logits.float(), topic_labels.float(), pos_weight=pos_weight, reduction="none").mean(-1)
+        stance_loss = nn.functional.cross_entropy(stance_logits.float(), stance_label, weight=class_weight,
+                                                  reduction="none")
+        row_weight = mask * (class_weight[stance_label] if class_weight is not None else 1.0)
+        # weighted means over gold rows: equal to the library's own reductions when every row is gold
+        return (mask * topic_loss).sum() / mask.sum().clamp(min=1.0) \
+            + (stance_loss * mask).sum() / row_weight.sum().clamp(min=1e-12)
 
     @staticmethod
     def distillation_loss(topic_logits, stance_logits, soft_topic, soft_stance) -> torch.Tensor:

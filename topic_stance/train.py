@@ -22,13 +22,14 @@ logger = logging.getLogger(__name__)
 
 def train(args: TrainArguments, training_args=None) -> Path:
     """Train, calibrate, evaluate and save; returns the finished model folder."""
+    from datasets import DatasetDict, concatenate_datasets
     from transformers import AutoTokenizer, set_seed
 
     from . import training as T
     from .calibration import calibrate
-    from .data import load_splits
+    from .data import file_sha256, load_splits, repo_relative
     from .decision import calibrated
-    from .distill import soft_targets
+    from .distill import read_transfer, soft_targets
     from .engines import TransformerEngine
     from .labels import STANCES, TOPICS
     from .runtime import pick_device, pick_training_precision
@@ -48,21 +49,32 @@ def train(args: TrainArguments, training_args=None) -> Path:
         T.check_trainable(splits)
 
         # 3. Teacher soft targets (distillation), looked up by text hash; stale targets are refused.
+        #    The transfer set (unlabelled text) joins training with the teacher's targets alone.
         targets = T.teacher_targets_path(args)
-        teacher = None
+        transfer_file = T.transfer_path(args, targets)
+        teacher = transfer = None
         if targets:
             topic_soft, stance_soft, teacher = soft_targets(targets, splits["train"]["text"], TOPICS, STANCES,
                                                             args.distill_temperature)
             splits["train"] = splits["train"].add_column("soft_topic", topic_soft.tolist()) \
                                              .add_column("soft_stance", stance_soft.tolist())
             teacher["alpha"] = args.distill_alpha
-        logger.info("distillation: %s", f"teacher targets {targets} (alpha {args.distill_alpha})" if teacher
-                    else "off, training on gold labels only")
+        if transfer_file:
+            texts = read_transfer(transfer_file)
+            transfer = T.transfer_split(texts, *soft_targets(targets, texts, TOPICS, STANCES, args.distill_temperature)[:2])
+            splits["train"] = splits["train"].add_column("gold_mask", [1.0] * len(splits["train"]))
+            teacher["transfer"] = {"file": repo_relative(transfer_file), "sha256": file_sha256(transfer_file),
+                                   "paragraphs": len(texts)}
+        logger.info("distillation: %s", f"teacher targets {targets} (alpha {args.distill_alpha}), transfer paragraphs "
+                    f"{len(transfer) if transfer else 0}" if teacher else "off, training on gold labels only")
 
         # 4. Tokenise without padding (the collator pads per batch) and build the two-head model.
         base = T.resolve_base_model(args.model)
         tokenizer = AutoTokenizer.from_pretrained(base)
         tokenized = T.tokenize_splits(splits, tokenizer, args.max_length)
+        if transfer:
+            extra = T.tokenize_splits(DatasetDict(train=transfer), tokenizer, args.max_length)["train"]
+            tokenized["train"] = concatenate_datasets([tokenized["train"], extra.cast(tokenized["train"].features)])
         model = T.build_model(args, base, splits, distill_alpha=args.distill_alpha if teacher else 0.0)
 
         # 5. Train: stock Trainer, length-grouped batches, early stopping on the validation score.

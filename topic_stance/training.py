@@ -32,6 +32,7 @@ PRESETS = {BUNDLED: ("minilm-topic-stance", "sentence-transformers/all-MiniLM-L6
 PRESET_LAYERS = {FAST: "1,3,5"}
 MODELS_DIR = REPO / "models"
 DEFAULT_TEACHER_TARGETS = REPO / "data" / "teacher" / "targets.jsonl"
+DEFAULT_TRANSFER = REPO / "data" / "transfer" / "paragraphs.jsonl"  # unlabelled text, labelled by the teacher
 DEFAULT_FAST_TARGETS = MODELS_DIR / "minilm-topic-stance-targets.jsonl"  # written by make train-fast, not versioned
 
 # The recipe's defaults for stock TrainingArguments fields; the user's flags come after and win.
@@ -81,6 +82,10 @@ class TrainArguments:
                 "base is the bundled student), a file, or 'none'"})
     # chosen on validation (benchmarks/bench_variance.py --sweep, results/sweep.json): 0.8 / 2 had the best
     # validation stance of alpha {0.5, 0.8} x T {1, 2}, by less than the spread between seeds
+    transfer: str = field(default="auto", metadata={
+        "help": "unlabelled paragraphs (JSONL with 'text') the student learns from through the teacher's targets "
+                "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl), "
+                "a file, or 'none'"})
     distill_alpha: float = field(default=0.8, metadata={"help": "weight of the teacher's soft targets in the loss"})
     distill_temperature: float = field(default=2.0, metadata={
         "help": "softens (>1) or sharpens (<1) the teacher's calibrated probabilities before they are targets"})
@@ -233,7 +238,7 @@ def tokenize_splits(splits, tokenizer, max_length: int):
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
-    keep = {"topic_labels", "stance_label", "soft_topic", "soft_stance"}
+    keep = {"topic_labels", "stance_label", "soft_topic", "soft_stance", "gold_mask"}
     return splits.map(encode, batched=True, remove_columns=[c for c in splits["train"].column_names if c not in keep])
 
 
@@ -376,6 +381,32 @@ def teacher_targets_path(args: TrainArguments) -> Path | None:
     if not path.exists():
         raise TopicStanceError(f"--teacher_targets {path}: no such file")
     return path
+
+
+def transfer_path(args: TrainArguments, targets: Path | None) -> Path | None:
+    """The transfer set this run adds (only ever with teacher targets, which label it), or None."""
+    if targets is None or args.transfer == "none":
+        if args.transfer not in ("auto", "none"):
+            raise TopicStanceError(f"--transfer {args.transfer}: transfer text needs teacher targets to learn from "
+                                   f"(--teacher_targets is off)")
+        return None
+    if args.transfer == "auto":
+        return DEFAULT_TRANSFER if targets == DEFAULT_TEACHER_TARGETS and DEFAULT_TRANSFER.exists() else None
+    path = Path(args.transfer)
+    if not path.exists():
+        raise TopicStanceError(f"--transfer {path}: no such file")
+    return path
+
+
+def transfer_split(texts: list[str], topic_soft, stance_soft):
+    """Transfer rows as a training Dataset: soft targets, placeholder labels, gold_mask 0 (the gold loss skips them)."""
+    from datasets import Dataset
+
+    from .labels import TOPICS
+
+    return Dataset.from_dict({"text": texts, "topic_labels": [[0.0] * len(TOPICS)] * len(texts),
+                              "stance_label": [0] * len(texts), "soft_topic": topic_soft.tolist(),
+                              "soft_stance": stance_soft.tolist(), "gold_mask": [0.0] * len(texts)})
 
 
 def behavioural_checks(engine) -> dict | None:
