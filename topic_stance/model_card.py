@@ -52,6 +52,9 @@ def render_model_card(metrics: dict, args, training_args=None) -> str:
             "- distillation: " + (f"soft targets of `{metrics['distillation']['teacher_base_model']}` "
                                   f"(`{metrics['distillation']['targets']}`, weight {metrics['distillation']['alpha']}, "
                                   f"temperature {metrics['distillation']['temperature']})"
+                                  + (f", plus {metrics['distillation']['transfer']['paragraphs']} unlabelled transfer "
+                                     f"paragraphs (`{metrics['distillation']['transfer']['file']}`) learned from the "
+                                     f"teacher alone" if metrics["distillation"].get("transfer") else "")
                                   if metrics.get("distillation") else "none (gold labels only)"),
             f"- training time: {metrics.get('train_runtime_s')} s ({metrics.get('train_examples_per_s')} examples/s)",
             f"- calibration (validation): topic temperature {metrics['topic_temperature']:.3f}, "
