@@ -1,6 +1,7 @@
 """Seed variance of the default recipe: the student with and without distillation, and the teacher.
 
     python benchmarks/bench_variance.py                      # 3 seeds x {gold only, distilled}
+    python benchmarks/bench_variance.py --variants transfer  # distilled + the transfer set
     python benchmarks/bench_variance.py --seeds 1 2 --sweep   # also alpha / temperature on validation
 
 A gain is only a gain if it is larger than the spread between seeds: this script trains each
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from topic_stance.train import train  # noqa: E402
-from topic_stance.training import DEFAULT_TEACHER_TARGETS, make_arguments  # noqa: E402
+from topic_stance.training import DEFAULT_TEACHER_TARGETS, DEFAULT_TRANSFER, make_arguments  # noqa: E402
 
 
 def figures(metrics: dict) -> dict:
@@ -70,7 +71,10 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="alpha x temperature on validation, first seed only")
     parser.add_argument("--alphas", type=float, nargs="+", default=[0.3, 0.5, 0.8], help="sweep grid")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 2.0], help="sweep grid")
-    parser.add_argument("--variants", nargs="+", default=["gold", "distilled"])
+    parser.add_argument("--variants", nargs="+", default=["gold", "distilled"],
+                        help="gold (no teacher), distilled (teacher targets on the gold text), transfer (distilled "
+                             "+ the unlabelled transfer set)")
+    parser.add_argument("--epochs", type=float, default=None, help="num_train_epochs (default: the recipe's)")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
     rows = []
@@ -81,12 +85,15 @@ def main() -> None:
                 for temperature in args.temperatures:
                     rows.append(run(f"sweep-a{alpha}-t{temperature}", args.seeds[0], work, teacher_targets=args.targets,
                                     distill_alpha=alpha, distill_temperature=temperature))
+        epochs = {} if args.epochs is None else {"num_train_epochs": args.epochs}
+        distill = dict(teacher_targets=args.targets, distill_alpha=args.alpha, distill_temperature=args.temperature)
         for seed in args.seeds:
             if "gold" in args.variants:
-                rows.append(run("gold", seed, work, teacher_targets="none"))
+                rows.append(run("gold", seed, work, teacher_targets="none", **epochs))
             if "distilled" in args.variants and Path(args.targets).exists():
-                rows.append(run("distilled", seed, work, teacher_targets=args.targets, distill_alpha=args.alpha,
-                                distill_temperature=args.temperature))
+                rows.append(run("distilled", seed, work, transfer="none", **distill, **epochs))
+            if "transfer" in args.variants and Path(args.targets).exists():
+                rows.append(run("transfer", seed, work, transfer=str(DEFAULT_TRANSFER), **distill, **epochs))
     summary = {}
     for variant in dict.fromkeys(r["variant"] for r in rows):
         summary[variant] = summarise([r for r in rows if r["variant"] == variant])
@@ -108,7 +115,8 @@ def main() -> None:
                   f"validation {stats['validation_stance_macro_f1'][0] - stats['baseline_validation_stance_macro_f1'][0]:+.3f}")
     out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature, "runs": rows,
+    out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature,
+                               "epochs": args.epochs, "runs": rows,
                                "summary": summary}, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -96,3 +96,15 @@ def test_bad_transfer_line_names_file_line_and_field(tmp_path):
     with pytest.raises(LabelFileError) as err:
         read_transfer(path)
     assert f"{path}:2: field 'text'" in str(err.value) and f"{path}:3: field '<json>'" in str(err.value)
+
+
+def test_rewriting_scores_only_new_text_of_the_same_teacher(tmp_path, targets, tiny_model_dir):
+    import shutil
+
+    path, texts = targets
+    copy = tmp_path / "targets.jsonl"
+    shutil.copy(path, copy)
+    header = write_targets(tiny_model_dir, texts + ["a paragraph added later"], copy)
+    assert header["scored"] == 1 and header["texts"] == len(set(texts)) + 1
+    old_rows, new_rows = read_targets(path)[1], read_targets(copy)[1]
+    assert all(new_rows[key] == value for key, value in old_rows.items())

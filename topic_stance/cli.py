@@ -307,7 +307,8 @@ def run_teacher_targets(args) -> None:
         texts += read_transfer(transfer)
     output = Path(args.output) if args.output else DEFAULT_TEACHER_TARGETS
     header = write_targets(args.teacher, texts, output, args.batch_size)
-    print(f"wrote {output}: teacher soft targets for {header['texts']} paragraphs "
+    print(f"wrote {output}: teacher soft targets for {header['texts']} paragraphs ({header['scored']} scored now, "
+          f"the rest kept from the same teacher's earlier run) "
           f"(teacher weights sha256 {header['teacher_weights_sha256'][:12]}...)", file=sys.stderr)
 
 

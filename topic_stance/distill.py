@@ -51,11 +51,24 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
     teacher_dir = Path(teacher_dir)
     engine = load_engine(teacher_dir, device="auto", batch_size=batch_size, precision="fp32")
     unique = list(dict.fromkeys(texts))
-    topic_logits, stance_logits = engine.merged_logits(engine.encode(unique))
     keys = [text_key(t) for t in unique]
+    weights_sha256 = file_sha256(teacher_dir / "model.safetensors")
+    # the same teacher's scores of unchanged text are kept: only new or edited paragraphs are scored
+    known = {}
+    if Path(output).exists():
+        try:
+            old_header, known = read_targets(output)
+            if old_header.get("teacher_weights_sha256") != weights_sha256:
+                known = {}
+        except StaleTargets:
+            known = {}
+    todo = [t for t, k in zip(unique, keys) if k not in known]
+    if todo:
+        for text, t, s in zip(todo, *engine.merged_logits(engine.encode(todo))):
+            known[text_key(text)] = ([round(float(v), 5) for v in t], [round(float(v), 5) for v in s])
     header = {"format": FORMAT, "teacher": repo_relative(teacher_dir),
               "teacher_base_model": engine.config.base_model,
-              "teacher_weights_sha256": file_sha256(teacher_dir / "model.safetensors"),
+              "teacher_weights_sha256": weights_sha256,
               "topic_temperature": engine.config.topic_temperature,
               "stance_temperature": engine.config.stance_temperature,
               "topic_labels": engine.topic_labels, "stance_labels": engine.stance_labels,
@@ -65,9 +78,9 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
     with atomic_path(output) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(header) + "\n")
-            for key, t, s in zip(keys, topic_logits, stance_logits):
-                handle.write(json.dumps({"key": key, "topic_logits": [round(float(v), 5) for v in t],
-                                         "stance_logits": [round(float(v), 5) for v in s]}) + "\n")
+            for key in keys:
+                handle.write(json.dumps({"key": key, "topic_logits": known[key][0], "stance_logits": known[key][1]}) + "\n")
+    header["scored"] = len(todo)
     return header
 
 
