@@ -206,13 +206,13 @@ def test_duplicate_id_and_empty_folder(tmp_path):
 
 
 def training_paragraphs() -> list[tuple[str, str]]:
-    """(where, text) of every labelled record and every raw authored or transfer paragraph and headline."""
+    """(where, text) of every labelled record, every transfer paragraph, every raw authored paragraph and headline."""
     found = []
-    for path in sorted((DATA / "labelled").glob("*.jsonl")):
+    for path in sorted((DATA / "labelled").glob("*.jsonl")) + [DATA / "transfer" / "paragraphs.jsonl"]:
         for number, record in iter_jsonl(path):
             if isinstance(record, dict) and isinstance(record.get("text"), str):
                 found.append((f"{path.name}:{number}", record["text"]))
-    for path in sorted((DATA / "raw" / "authored").glob("*.txt")) + sorted((DATA / "transfer" / "raw").glob("*.txt")):
+    for path in sorted((DATA / "raw" / "authored").glob("*.txt")):
         article = split_article(path.read_text(encoding="utf-8"))
         found += [(f"{path.name}:p{p.index}", p.text) for p in article.paragraphs]
         if article.headline:

@@ -55,3 +55,16 @@ def test_boilerplate_present_in_about_a_third_of_raw_articles():
 def test_datasheet_counts_are_current():
     readme = (DATA / "README.md").read_text(encoding="utf-8")
     assert render() in readme, "run: python -m tools.datasheet --write data/README.md"
+
+
+def test_transfer_text_never_near_copies_labelled_or_check_text(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    labelled = authored()[:50]
+    copied = labelled[3]["text"]
+    fresh = "Officials from both delegations toured a container terminal in Long Beach before the afternoon session began."
+    near = fresh.replace("afternoon", "morning")
+    (raw / "transfer-x01.txt").write_text(f"A headline for the test\n\n{copied}\n\n{fresh}\n\n{near}\n")
+    records, left_out = corpus.build_transfer_records(labelled, raw)
+    assert [r["text"] for r in records] == [fresh] and records[0]["source"] == "transfer"
+    assert len(left_out) == 2 and labelled[3]["id"] in left_out[0] and left_out[1].endswith(records[0]["id"])

@@ -106,18 +106,63 @@ def build_records(annotation_paths: list[Path] | None = None, raw_dir: Path = RA
     return records
 
 
-def build_transfer_records(raw_dir: Path = TRANSFER_RAW_DIR) -> list[dict]:
-    """The transfer set: every body paragraph the splitter yields for the raw transfer articles.
+def build_transfer_records(labelled: list[dict], raw_dir: Path = TRANSFER_RAW_DIR) -> tuple[list[dict], list[str]]:
+    """The transfer set: the body paragraphs the splitter yields for the raw transfer articles, and what was left out.
 
     No labels: the teacher labels this text (`make teacher-targets`) and the student learns from
     its soft targets only, so more varied text reaches the student than the gold corpus holds.
+    A paragraph is left out (and listed) when it copies a seed sentence or near-copies a labelled
+    paragraph, a behavioural check or an earlier transfer paragraph: transfer text must not carry
+    validation, test or check text into training.
     """
-    records = []
+    from topic_stance.checks import DEFAULT_CHECKS, load_checks
+
+    seeds = seed_sentences()
+    index = ShingleIndex()
+    for record in labelled:
+        index.add(record["id"], record["text"])
+    for check in load_checks([DEFAULT_CHECKS]):
+        for text in check.texts:
+            index.add(f"check {check.id}", text)
+    records, left_out = [], []
     for path in sorted(raw_dir.glob("*.txt")):
         for paragraph in split_article(path.read_text(encoding="utf-8")).paragraphs:
-            records.append({"id": paragraph_id(path.stem, paragraph.index), "article_id": path.stem,
-                            "text": paragraph.text, "source": "transfer"})
-    return records
+            record = {"id": paragraph_id(path.stem, paragraph.index), "article_id": path.stem,
+                      "text": paragraph.text, "source": "transfer"}
+            copied = next((s for s in re.split(r"(?<=[.!?])\s+", paragraph.text) if comparison_key(s) in seeds), None)
+            match = index.match(paragraph.text)
+            if copied or match:
+                left_out.append(f"{record['id']}: left out, " + (f"copies a seed sentence {copied[:50]!r}" if copied else
+                                                                 f"shares {match[1]:.0%} of its word 5-grams with {match[0]}"))
+                continue
+            index.add(record["id"], paragraph.text)
+            records.append(record)
+    return records, left_out
+
+
+class ShingleIndex:
+    """Word 5-gram sets of reference texts; `match` finds one sharing more than half of the smaller set."""
+
+    def __init__(self):
+        self.keys: list[str] = []
+        self.grams: list[set] = []
+        self.index: dict[tuple[str, ...], list[int]] = {}
+
+    def add(self, key: str, text: str) -> None:
+        grams = shingles(text)
+        for gram in grams:
+            self.index.setdefault(gram, []).append(len(self.keys))
+        self.keys.append(key)
+        self.grams.append(grams)
+
+    def match(self, text: str, threshold: float = 0.5) -> tuple[str, float] | None:
+        mine = shingles(text)
+        shared = Counter(i for gram in mine for i in self.index.get(gram, ()))
+        for i, count in shared.most_common():
+            overlap = count / max(min(len(mine), len(self.grams[i])), 1)
+            if overlap > threshold:
+                return self.keys[i], overlap
+        return None
 
 
 def seed_sentences(seed_dir: Path = SEED_DIR) -> set[str]:
@@ -206,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     except LabelFileError as err:
         print(err, file=sys.stderr)
         return 1
-    transfer = build_transfer_records() if args.command != "validate" else []
+    transfer, left_out = build_transfer_records(records) if args.command != "validate" else ([], [])
     problems = lint(records, transfer)
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -219,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     outputs = {OUTPUT: records, TRANSFER_OUTPUT: transfer}
     if args.command == "build":
+        for note in left_out:
+            print(note, file=sys.stderr)
         for path, rows in outputs.items():
             _write_jsonl(rows, path)
             print(f"wrote {len(rows)} paragraphs from {len({r['article_id'] for r in rows})} articles to {path}")
