@@ -75,7 +75,6 @@ def main() -> None:
                         help="gold (no teacher), distilled (teacher targets on the gold text), transfer (distilled "
                              "+ the unlabelled transfer set)")
     parser.add_argument("--epochs", type=float, default=None, help="num_train_epochs (default: the recipe's)")
-    parser.add_argument("--freeze_layers", type=int, default=None, help="lowest encoder layers kept fixed (default: the recipe's)")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
     rows = []
@@ -86,17 +85,15 @@ def main() -> None:
                 for temperature in args.temperatures:
                     rows.append(run(f"sweep-a{alpha}-t{temperature}", args.seeds[0], work, teacher_targets=args.targets,
                                     distill_alpha=alpha, distill_temperature=temperature))
-        recipe = {} if args.epochs is None else {"num_train_epochs": args.epochs}
-        if args.freeze_layers is not None:
-            recipe["freeze_layers"] = args.freeze_layers
+        epochs = {} if args.epochs is None else {"num_train_epochs": args.epochs}
         distill = dict(teacher_targets=args.targets, distill_alpha=args.alpha, distill_temperature=args.temperature)
         for seed in args.seeds:
             if "gold" in args.variants:
-                rows.append(run("gold", seed, work, teacher_targets="none", **recipe))
+                rows.append(run("gold", seed, work, teacher_targets="none", **epochs))
             if "distilled" in args.variants and Path(args.targets).exists():
-                rows.append(run("distilled", seed, work, transfer="none", **distill, **recipe))
+                rows.append(run("distilled", seed, work, transfer="none", **distill, **epochs))
             if "transfer" in args.variants and Path(args.targets).exists():
-                rows.append(run("transfer", seed, work, transfer=str(DEFAULT_TRANSFER), **distill, **recipe))
+                rows.append(run("transfer", seed, work, transfer=str(DEFAULT_TRANSFER), **distill, **epochs))
     summary = {}
     for variant in dict.fromkeys(r["variant"] for r in rows):
         summary[variant] = summarise([r for r in rows if r["variant"] == variant])
@@ -119,7 +116,7 @@ def main() -> None:
     out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature,
-                               "epochs": args.epochs, "freeze_layers": args.freeze_layers, "runs": rows,
+                               "epochs": args.epochs, "runs": rows,
                                "summary": summary}, indent=2) + "\n")
     print(f"wrote {out}")
 

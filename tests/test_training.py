@@ -157,18 +157,3 @@ def test_keep_layers_makes_a_smaller_student_that_reloads(tmp_path, synthetic_da
     model = TopicStanceModel.from_pretrained(folder)
     assert model.config.encoder.num_hidden_layers == 1 and len(model.encoder.encoder.layer) == 1
     assert ArticleScorer.from_pretrained(folder, device="cpu").score_paragraphs(["wang warned"])[0].stance
-
-
-def test_freeze_layers_keeps_the_lowest_layers_fixed(tmp_path, synthetic_data, tiny_encoder_dir):
-    from topic_stance.data import load_splits
-    from topic_stance.training import build_model
-
-    splits = load_splits([str(synthetic_data)])
-    args, _ = make_arguments(model=str(tiny_encoder_dir), freeze_layers=1)
-    model = build_model(args, str(tiny_encoder_dir), splits)
-    layers = model.encoder.encoder.layer
-    assert len(layers) >= 2 and not any(p.requires_grad for p in layers[0].parameters())
-    assert all(p.requires_grad for layer in layers[1:] for p in layer.parameters())
-    args, _ = make_arguments(model=str(tiny_encoder_dir), freeze_layers=len(layers))
-    with pytest.raises(TopicStanceError, match="--freeze_layers"):
-        build_model(args, str(tiny_encoder_dir), splits)

@@ -77,9 +77,6 @@ class TrainArguments:
     freeze_embeddings: bool = field(default=True, metadata={
         "help": "keep the word-embedding matrix fixed: its dense gradient and AdamW update cost ~25%% of a CPU "
                 "step while the heads and transformer layers adapt (--freeze_embeddings false to train it)"})
-    freeze_layers: int = field(default=0, metadata={
-        "help": "keep the lowest N transformer layers fixed too: no backward pass through them (~11%% of a CPU "
-                "step per layer of six)"})
     teacher_targets: str = field(default="auto", metadata={
         "help": "teacher soft targets for distillation: 'auto' (data/teacher/targets.jsonl when present and the "
                 "base is the bundled student), a file, or 'none'"})
@@ -257,12 +254,6 @@ def build_model(args: TrainArguments, base: str, splits, distill_alpha: float = 
         prune_layers(model, [int(i) for i in keep.split(",")])
     if args.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
-    layers = model.encoder.encoder.layer
-    if not 0 <= args.freeze_layers < len(layers):
-        raise TopicStanceError(f"--freeze_layers {args.freeze_layers}: give 0..{len(layers) - 1} (the encoder has "
-                               f"{len(layers)} layers)")
-    for layer in layers[:args.freeze_layers]:
-        layer.requires_grad_(False)
     model.config.base_model = PRESETS[args.model][1] if args.model in PRESETS else args.model
     return model
 
