@@ -74,7 +74,8 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["gold", "distilled"],
                         help="gold (no teacher), distilled (teacher targets on the gold text), transfer (distilled "
                              "+ the unlabelled transfer set)")
-    parser.add_argument("--epochs", type=float, default=None, help="num_train_epochs (default: the recipe's)")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="num_train_epochs and transfer_epochs (default: the recipe's, 4 and 1.5)")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
     rows = []
@@ -85,7 +86,7 @@ def main() -> None:
                 for temperature in args.temperatures:
                     rows.append(run(f"sweep-a{alpha}-t{temperature}", args.seeds[0], work, teacher_targets=args.targets,
                                     distill_alpha=alpha, distill_temperature=temperature))
-        epochs = {} if args.epochs is None else {"num_train_epochs": args.epochs}
+        epochs = {} if args.epochs is None else {"num_train_epochs": args.epochs, "transfer_epochs": args.epochs}
         distill = dict(teacher_targets=args.targets, distill_alpha=args.alpha, distill_temperature=args.temperature)
         for seed in args.seeds:
             if "gold" in args.variants:

@@ -70,13 +70,15 @@ def test_transfer_text_trains_through_the_teacher_alone(tmp_path, tiny_model_dir
     path = tmp_path / "targets.jsonl"
     write_targets(tiny_model_dir, texts + unlabelled, path)
     options = dict(data=[str(synthetic_data)], model=str(tiny_encoder_dir), epochs=1, batch_size=8, device="cpu",
-                   bootstrap=0, teacher_targets=str(path), transfer=str(transfer))
+                   bootstrap=0, teacher_targets=str(path), transfer=str(transfer), transfer_epochs=2)
     masks, gold_loss = [], TopicStanceModel.loss
     monkeypatch.setattr(TopicStanceModel, "loss", lambda self, *a: masks.append(a[-1]) or gold_loss(self, *a))
     folder = train(*make_arguments(output=str(tmp_path / "s"), **options))
     seen = [m for m in masks if m is not None]
-    assert seen and sum(int((m == 0).sum()) for m in seen) == 6  # each transfer row once, outside the gold loss
-    distillation = json.loads((folder / "metrics.json").read_text())["distillation"]
+    assert seen and sum(int((m == 0).sum()) for m in seen) == 12  # each transfer row once an epoch, outside the gold loss
+    metrics = json.loads((folder / "metrics.json").read_text())
+    distillation = metrics["distillation"]
+    assert metrics["epochs_run"] == 2 and distillation["transfer"]["epochs"] == 2  # transfer_epochs, not epochs
     assert distillation["transfer"]["paragraphs"] == 6 and len(distillation["transfer"]["sha256"]) == 64
     # transfer text the teacher never scored makes the targets stale, and transfer without targets is refused
     transfer.write_text(json.dumps({"text": "a paragraph written after the teacher ran"}) + "\n")

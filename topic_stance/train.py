@@ -64,7 +64,8 @@ def train(args: TrainArguments, training_args=None) -> Path:
             transfer = T.transfer_split(texts, *soft_targets(targets, texts, TOPICS, STANCES, args.distill_temperature)[:2])
             splits["train"] = splits["train"].add_column("gold_mask", [1.0] * len(splits["train"]))
             teacher["transfer"] = {"file": repo_relative(transfer_file), "sha256": file_sha256(transfer_file),
-                                   "paragraphs": len(texts)}
+                                   "paragraphs": len(texts), "epochs": args.transfer_epochs}
+            training_args.num_train_epochs = args.transfer_epochs
         logger.info("distillation: %s", f"teacher targets {targets} (alpha {args.distill_alpha}), transfer paragraphs "
                     f"{len(transfer) if transfer else 0}" if teacher else "off, training on gold labels only")
 

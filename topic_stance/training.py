@@ -82,10 +82,16 @@ class TrainArguments:
                 "base is the bundled student), a file, or 'none'"})
     # chosen on validation (benchmarks/bench_variance.py --sweep, results/sweep.json): 0.8 / 2 had the best
     # validation stance of alpha {0.5, 0.8} x T {1, 2}, by less than the spread between seeds
+    # 3 seeds each (benchmarks/results/variance-*.json): with the transfer set at 1.5 epochs (~260 s) the seed-test
+    # stance is 0.785 +- 0.025 against 0.756 +- 0.005 for gold text alone at 3.5 epochs (~260 s); 4 epochs of gold
+    # text alone (0.780) take ~300 s, over the 5-minute budget
     transfer: str = field(default="auto", metadata={
         "help": "unlabelled paragraphs (JSONL with 'text') the student learns from through the teacher's targets "
                 "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl), "
                 "a file, or 'none'"})
+    transfer_epochs: float = field(default=1.5, metadata={
+        "help": "num_train_epochs of a run that uses the transfer set (gold + transfer is ~2.4x the rows: 1.5 epochs "
+                "keep training under 5 minutes on a 2-core CPU); runs without it use --num_train_epochs"})
     distill_alpha: float = field(default=0.8, metadata={"help": "weight of the teacher's soft targets in the loss"})
     distill_temperature: float = field(default=2.0, metadata={
         "help": "softens (>1) or sharpens (<1) the teacher's calibrated probabilities before they are targets"})
