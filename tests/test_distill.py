@@ -110,3 +110,13 @@ def test_rewriting_scores_only_new_text_of_the_same_teacher(tmp_path, targets, t
     assert header["scored"] == 1 and header["texts"] == len(set(texts)) + 1
     old_rows, new_rows = read_targets(path)[1], read_targets(copy)[1]
     assert all(new_rows[key] == value for key, value in old_rows.items())
+
+
+def test_auto_transfer_goes_with_the_bundled_corpus_only(tmp_path):
+    from topic_stance.training import DEFAULT_TEACHER_TARGETS, DEFAULT_TRANSFER, make_arguments, transfer_path
+
+    bundled, _ = make_arguments()
+    subset, _ = make_arguments(data=[str(tmp_path / "subset.jsonl")])
+    assert transfer_path(bundled, DEFAULT_TEACHER_TARGETS) == (DEFAULT_TRANSFER if DEFAULT_TRANSFER.exists() else None)
+    assert transfer_path(subset, DEFAULT_TEACHER_TARGETS) is None
+    assert transfer_path(bundled, None) is None

@@ -87,7 +87,8 @@ class TrainArguments:
     # text alone (0.780) take ~300 s, over the 5-minute budget
     transfer: str = field(default="auto", metadata={
         "help": "unlabelled paragraphs (JSONL with 'text') the student learns from through the teacher's targets "
-                "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl), "
+                "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl on the "
+                "bundled data/labelled), "
                 "a file, or 'none'"})
     transfer_epochs: float = field(default=1.5, metadata={
         "help": "num_train_epochs of a run that uses the transfer set (gold + transfer is ~2.4x the rows: 1.5 epochs "
@@ -396,8 +397,9 @@ def transfer_path(args: TrainArguments, targets: Path | None) -> Path | None:
             raise TopicStanceError(f"--transfer {args.transfer}: transfer text needs teacher targets to learn from "
                                    f"(--teacher_targets is off)")
         return None
-    if args.transfer == "auto":
-        return DEFAULT_TRANSFER if targets == DEFAULT_TEACHER_TARGETS and DEFAULT_TRANSFER.exists() else None
+    if args.transfer == "auto":  # the bundled transfer set goes with the bundled corpus only
+        bundled = [Path(d).resolve() for d in args.data] == [DEFAULT_LABEL_DIR.resolve()]
+        return DEFAULT_TRANSFER if bundled and targets == DEFAULT_TEACHER_TARGETS and DEFAULT_TRANSFER.exists() else None
     path = Path(args.transfer)
     if not path.exists():
         raise TopicStanceError(f"--transfer {path}: no such file")
