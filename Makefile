@@ -51,7 +51,8 @@ train-fast: $(STAMP)
 	$(BIN)/python -m topic_stance teacher-targets --teacher models/minilm-topic-stance --output models/minilm-topic-stance-targets.jsonl
 	$(BIN)/python train.py --model minilm-fast $(ARGS)
 
-# Soft targets for the student: data/teacher/targets.jsonl (re-run after the corpus changes).
+# Soft targets for the student: data/teacher/targets.jsonl over the train, validation and transfer text
+# (re-run after `make corpus`; only new or edited paragraphs are scored again).
 teacher-targets: $(STAMP)
 	$(BIN)/python -m topic_stance teacher-targets --teacher $(TEACHER_DIR)
 
