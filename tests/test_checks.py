@@ -12,15 +12,7 @@ import pytest
 from topic_stance.checks import DEFAULT_CHECKS, DIR_TOLERANCE, Check, format_checks, load_checks, run_checks
 from topic_stance.labels import STANCES, TOPICS, LabelFileError, iter_jsonl
 from topic_stance.paragraphs import comparison_key, split_article
-
-try:  # the corpus tool's 5-gram shingles, so "near-duplicate" means the same here as in its lint
-    from tools.corpus import shingles
-except ImportError:  # pragma: no cover - tools/ not on the path
-    import re
-
-    def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
-        words = re.findall(r"\w+", comparison_key(text))
-        return {tuple(words[i:i + n]) for i in range(max(len(words) - n + 1, 1))}
+from tools.corpus import ShingleIndex  # "near-duplicate" means the same here as in the corpus tool's lint
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -224,21 +216,14 @@ def test_no_check_text_is_in_or_near_the_training_data(suite):
     corpus = training_paragraphs()
     assert len(corpus) > 1000
     exact = {comparison_key(text): where for where, text in corpus}
-    grams = [shingles(text) for _, text in corpus]
-    index: dict[tuple[str, ...], list[int]] = {}
-    for i, gram_set in enumerate(grams):
-        for gram in gram_set:
-            index.setdefault(gram, []).append(i)
+    index = ShingleIndex()
+    for where, text in corpus:
+        index.add(where, text)
     clashes = []
     for check in suite:
         for text in check.texts:
             if comparison_key(text) in exact:
                 clashes.append(f"{check.id}: word for word in {exact[comparison_key(text)]}")
-                continue
-            mine = shingles(text)
-            shared = Counter(i for gram in mine for i in index.get(gram, ()))
-            for i, count in shared.items():
-                overlap = count / max(min(len(mine), len(grams[i])), 1)
-                if overlap > 0.5:
-                    clashes.append(f"{check.id}: shares {overlap:.0%} of 5-grams with {corpus[i][0]}")
+            elif match := index.match(text):
+                clashes.append(f"{check.id}: shares {match[1]:.0%} of 5-grams with {match[0]}")
     assert not clashes, "\n".join(clashes)

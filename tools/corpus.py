@@ -129,7 +129,7 @@ def build_transfer_records(labelled: list[dict], raw_dir: Path = TRANSFER_RAW_DI
         for paragraph in split_article(path.read_text(encoding="utf-8")).paragraphs:
             record = {"id": paragraph_id(path.stem, paragraph.index), "article_id": path.stem,
                       "text": paragraph.text, "source": "transfer"}
-            copied = next((s for s in re.split(r"(?<=[.!?])\s+", paragraph.text) if comparison_key(s) in seeds), None)
+            copied = next(seed_copies(paragraph.text, seeds), None)
             match = index.match(paragraph.text)
             if copied or match:
                 left_out.append(f"{record['id']}: left out, " + (f"copies a seed sentence {copied[:50]!r}" if copied else
@@ -165,15 +165,22 @@ class ShingleIndex:
         return None
 
 
+def sentences(text: str) -> list[str]:
+    return re.split(r"(?<=[.!?])\s+", text)
+
+
 def seed_sentences(seed_dir: Path = SEED_DIR) -> set[str]:
     """Normalised sentences (8+ words) of the seed articles: none may appear in authored text."""
-    sentences = set()
+    found = set()
     for path in seed_dir.glob("*.txt"):
         for paragraph in split_article(path.read_text(encoding="utf-8")).paragraphs:
-            for sentence in re.split(r"(?<=[.!?])\s+", paragraph.text):
-                if len(sentence.split()) >= 8:
-                    sentences.add(comparison_key(sentence))
-    return sentences
+            found |= {comparison_key(sentence) for sentence in sentences(paragraph.text) if len(sentence.split()) >= 8}
+    return found
+
+
+def seed_copies(text: str, seeds: set[str]):
+    """The sentences of `text` that are seed sentences (see seed_sentences)."""
+    return (sentence for sentence in sentences(text) if comparison_key(sentence) in seeds)
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -209,9 +216,8 @@ def lint(records: list[dict], transfer: list[dict] = ()) -> list[str]:
     seeds = seed_sentences()
     records = list(records) + list(transfer)
     for record in records:
-        for sentence in re.split(r"(?<=[.!?])\s+", record["text"]):
-            if comparison_key(sentence) in seeds:
-                issues.append(f"{record['id']}: copies a seed sentence: {sentence[:60]!r}")
+        for sentence in seed_copies(record["text"], seeds):
+            issues.append(f"{record['id']}: copies a seed sentence: {sentence[:60]!r}")
     for a, b, overlap in near_duplicates(records):
         issues.append(f"{a} ~ {b}: share {overlap:.0%} of their word 5-grams")
     return issues
