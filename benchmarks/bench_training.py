@@ -1,9 +1,11 @@
 """Training throughput: the project's trainer vs a plain Trainer with max_length=128 padding.
 
-Same model (bundled all-MiniLM-L6-v2), same training paragraphs, batch 16, one epoch each, in
-one process, alternating, no evaluation or checkpoints. Prints examples/second and ratios.
+Same model (the bundled all-MiniLM-L6-v2, or the mpnet teacher), same training paragraphs, batch 16,
+one epoch each, in one process, alternating, no evaluation or checkpoints. Prints examples/second and
+ratios; on a CPU with native bf16 it adds the project's trainer under bf16 autocast.
 
     python benchmarks/bench_training.py [--examples 480] [--repeats 2]
+    python benchmarks/bench_training.py --model mpnet --examples 160 --repeats 1   # the teacher (make teacher)
 """
 
 from __future__ import annotations
@@ -17,14 +19,8 @@ from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
 
 from topic_stance.data import load_splits
 from topic_stance.model import TopicStanceModel
+from topic_stance.runtime import cpu_supports_bf16
 from topic_stance.training import TrainArguments, build_model, build_trainer, resolve_base_model, tokenize_splits
-
-
-def cpu_supports_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:
-        return False
 
 
 def plain_trainer(base, tokenizer, splits, n, out):
@@ -39,10 +35,10 @@ def plain_trainer(base, tokenizer, splits, n, out):
     return Trainer(model=model, args=args, train_dataset=data)
 
 
-def project_trainer(base, tokenizer, splits, n, out, precision):
+def project_trainer(name, base, tokenizer, splits, n, out, precision):
     tokenized = tokenize_splits(splits, tokenizer, 128)
     tokenized["train"] = tokenized["train"].select(range(n))
-    args = TrainArguments(epochs=1, batch_size=16, device="cpu")
+    args = TrainArguments(model=name, epochs=1, batch_size=16, device="cpu")
     model = build_model(args, base, splits)
     trainer = build_trainer(args, model, tokenizer, tokenized, out, "cpu", precision, select_on_validation=False)
     trainer.args.disable_tqdm = True
@@ -53,16 +49,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=480)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--model", default="bundled", help="bundled (the student) or mpnet (the teacher)")
     opts = parser.parse_args()
-    base = resolve_base_model("bundled")
+    base = resolve_base_model(opts.model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     splits = load_splits()
     n = min(opts.examples, len(splits["train"]))
     contenders = {"plain Trainer, pad to 128": lambda out: plain_trainer(base, tokenizer, splits, n, out),
                   "project: dynamic padding + length groups, fp32":
-                      lambda out: project_trainer(base, tokenizer, splits, n, out, "fp32")}
+                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32")}
     if cpu_supports_bf16():
-        contenders["project: same + bf16 autocast"] = lambda out: project_trainer(base, tokenizer, splits, n, out, "bf16")
+        contenders["project: same + bf16 autocast"] = \
+            lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "bf16")
     rates = {name: [] for name in contenders}
     for _ in range(opts.repeats):
         for name, make in contenders.items():
@@ -73,7 +71,7 @@ def main() -> None:
                 trainer.train()
                 rates[name].append(n / (time.perf_counter() - start))
     reference = max(rates["plain Trainer, pad to 128"])
-    print(f"\ntraining throughput, {n} paragraphs, batch 16, torch threads {torch.get_num_threads()}")
+    print(f"\ntraining throughput of {opts.model}, {n} paragraphs, batch 16, torch threads {torch.get_num_threads()}")
     for name, values in rates.items():
         best = max(values)
         print(f"  {name:50s} {best:7.1f} examples/s   x{best / reference:4.2f}")

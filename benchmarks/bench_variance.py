@@ -3,6 +3,8 @@
     python benchmarks/bench_variance.py                      # 3 seeds x {gold only, distilled}
     python benchmarks/bench_variance.py --variants transfer  # distilled + the transfer set
     python benchmarks/bench_variance.py --seeds 1 2 --sweep   # also alpha / temperature on validation
+    python benchmarks/bench_variance.py --variants transfer --set learning_rate=2e-4 --name lr2e-4
+                                                             # any train.py flag, e.g. for a sweep on a GPU
 
 A gain is only a gain if it is larger than the spread between seeds: this script trains each
 variant with several seeds in one process, on the same splits, and prints mean and standard
@@ -76,8 +78,16 @@ def main() -> None:
                              "+ the unlabelled transfer set)")
     parser.add_argument("--epochs", type=float, default=None,
                         help="num_train_epochs and transfer_epochs (default: the recipe's, 4 and 1.5)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="extra train.py flags for every run, e.g. learning_rate=2e-4 warmup_steps=0")
+    parser.add_argument("--model", default=None, help="base model for every run (default: the recipe's)")
+    parser.add_argument("--name", default="", help="suffix for the variants' names in the results")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.set)
+    if args.model:
+        extra["model"] = args.model
+    suffix = f"-{args.name}" if args.name else ""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -85,16 +95,17 @@ def main() -> None:
             for alpha in args.alphas:
                 for temperature in args.temperatures:
                     rows.append(run(f"sweep-a{alpha}-t{temperature}", args.seeds[0], work, teacher_targets=args.targets,
-                                    distill_alpha=alpha, distill_temperature=temperature))
+                                    distill_alpha=alpha, distill_temperature=temperature, **extra))
         epochs = {} if args.epochs is None else {"num_train_epochs": args.epochs, "transfer_epochs": args.epochs}
         distill = dict(teacher_targets=args.targets, distill_alpha=args.alpha, distill_temperature=args.temperature)
         for seed in args.seeds:
             if "gold" in args.variants:
-                rows.append(run("gold", seed, work, teacher_targets="none", **epochs))
+                rows.append(run("gold" + suffix, seed, work, teacher_targets="none", **epochs, **extra))
             if "distilled" in args.variants and Path(args.targets).exists():
-                rows.append(run("distilled", seed, work, transfer="none", **distill, **epochs))
+                rows.append(run("distilled" + suffix, seed, work, transfer="none", **distill, **epochs, **extra))
             if "transfer" in args.variants and Path(args.targets).exists():
-                rows.append(run("transfer", seed, work, transfer=str(DEFAULT_TRANSFER), **distill, **epochs))
+                rows.append(run("transfer" + suffix, seed, work, transfer=str(DEFAULT_TRANSFER), **distill, **epochs,
+                                **extra))
     summary = {}
     for variant in dict.fromkeys(r["variant"] for r in rows):
         summary[variant] = summarise([r for r in rows if r["variant"] == variant])
@@ -117,7 +128,7 @@ def main() -> None:
     out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature,
-                               "epochs": args.epochs, "runs": rows,
+                               "epochs": args.epochs, "set": extra, "runs": rows,
                                "summary": summary}, indent=2) + "\n")
     print(f"wrote {out}")
 
