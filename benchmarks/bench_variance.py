@@ -78,7 +78,7 @@ def main() -> None:
                              "+ the unlabelled transfer set)")
     parser.add_argument("--epochs", type=float, default=None,
                         help="num_train_epochs and transfer_epochs (default: the recipe's, 4 and 1.5)")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                         help="extra train.py flags for every run, e.g. learning_rate=2e-4 warmup_steps=0")
     parser.add_argument("--model", default=None, help="base model for every run (default: the recipe's)")
     parser.add_argument("--name", default="", help="suffix for the variants' names in the results")
