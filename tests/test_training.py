@@ -157,3 +157,32 @@ def test_keep_layers_makes_a_smaller_student_that_reloads(tmp_path, synthetic_da
     model = TopicStanceModel.from_pretrained(folder)
     assert model.config.encoder.num_hidden_layers == 1 and len(model.encoder.encoder.layer) == 1
     assert ArticleScorer.from_pretrained(folder, device="cpu").score_paragraphs(["wang warned"])[0].stance
+
+
+def test_precision_bf16_really_trains_under_autocast(tmp_path, synthetic_data, tiny_encoder_dir, monkeypatch):
+    """--precision bf16 must reach the Trainer's accelerator: the encoder's matmuls then run in bfloat16."""
+    import torch
+    from transformers import Trainer
+
+    from topic_stance.runtime import cpu_supports_bf16
+    from topic_stance.train import train
+    from topic_stance.training import make_arguments
+
+    if not cpu_supports_bf16():
+        pytest.skip("this CPU has no native bf16 kernels")
+    dtypes, modes = set(), []
+    original = Trainer.train
+
+    def recording_train(self, *args, **kwargs):
+        modes.append(self.accelerator.mixed_precision)
+        linear = next(m for m in self.model.modules() if isinstance(m, torch.nn.Linear))
+        handle = linear.register_forward_hook(lambda module, inputs, output: dtypes.add(output.dtype))
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            handle.remove()
+
+    monkeypatch.setattr(Trainer, "train", recording_train)
+    train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "m"),
+                          epochs=1, batch_size=8, device="cpu", precision="bf16", bootstrap=0))
+    assert modes == ["bf16"] and torch.bfloat16 in dtypes

@@ -41,7 +41,7 @@ def train(args: TrainArguments, training_args=None) -> Path:
     output = T.default_output(args)
     staging = T.prepare_folders(output, args.overwrite, args.resume)
     training_args.output_dir = str(staging / "checkpoints")
-    training_args.use_cpu, training_args.bf16, training_args.fp16 = device == "cpu", precision == "bf16", precision == "fp16"
+    T.set_device_and_precision(training_args, device, precision)
     set_seed(training_args.seed)
     try:
         # 2. Splits: test = the real seed articles, validation = 15% of the other articles, by article.

