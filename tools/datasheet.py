@@ -19,8 +19,13 @@ FIRST_PASS = DATA_DIR / "annotations" / "seed-first-pass.jsonl"
 FLOORS = {"topic": 150, "no_topic": 200, "two_or_more": 100, "stance": 150}
 
 
+SECOND_READER = DATA_DIR / "annotations" / "authored-15-19-second-reader.jsonl"
+
+
 def _read(path: Path) -> dict[str, dict]:
-    return {r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    """Records by paragraph id (annotation lines carry article_id + paragraph instead of an id)."""
+    records = map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    return {r.get("id") or f"{r['article_id']}-p{r['paragraph']:02d}": r for r in records}
 
 
 def seed_agreement(first_path: Path = FIRST_PASS, other_path: Path = INDEPENDENT) -> dict:
@@ -69,6 +74,12 @@ def render(label_dir: Path = DATA_DIR / "labelled") -> str:
                   + ", ".join(f"{t} {v:.3f}" for t, v in agreement["topic_agreement"].items())
                   + f"; stance Cohen's kappa {agreement['stance_kappa']:.3f}. The gold file `seed.jsonl` is the "
                   f"adjudicated result (stance kappa {gold['stance_kappa']:.3f} with the independent pass)."]
+    if SECOND_READER.exists():
+        second = seed_agreement(DATA_DIR / "labelled" / "authored.jsonl", SECOND_READER)
+        lines += ["", f"Batches 15-19, a blind second reader ({second['paragraphs']} paragraphs, "
+                  "`data/annotations/authored-15-19-second-reader.jsonl`) against the adjudicated gold: per-topic "
+                  "agreement " + ", ".join(f"{t} {v:.3f}" for t, v in second["topic_agreement"].items())
+                  + f"; stance Cohen's kappa {second['stance_kappa']:.3f}."]
     lines += ["", END]
     return "\n".join(lines)
 
