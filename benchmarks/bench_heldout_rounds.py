@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from topic_stance.data import VALIDATION_SHARE, article_bucket, load_splits  # noqa: E402
+from topic_stance.data import assign_splits, load_splits  # noqa: E402
 from topic_stance.evaluation import evaluation_report  # noqa: E402
 from topic_stance.inference import ArticleScorer  # noqa: E402
 from topic_stance.labels import load_records  # noqa: E402
@@ -29,11 +29,10 @@ def heldout_of_round(upto: int) -> list[dict]:
     """Validation records as assign_splits chose them when the corpus had authored-001..`upto`."""
     records = [r for r in load_records([REPO / "data" / "labelled" / "authored.jsonl"])
                if int(r["article_id"].rsplit("-", 1)[1]) <= upto]
-    articles = sorted({r["article_id"] for r in records}, key=article_bucket)
-    chosen = set(articles[:round(len(articles) * VALIDATION_SHARE)])
+    heldout = assign_splits(records)["validation"]
     held_now = {r["article_id"] for r in load_splits()["validation"]}
-    assert chosen <= held_now, "some of these articles are in today's training split"
-    return [r for r in records if r["article_id"] in chosen]
+    assert {r["article_id"] for r in heldout} <= held_now, "some of these articles are in today's training split"
+    return heldout
 
 
 def main() -> None:
