@@ -84,7 +84,8 @@ class TrainArguments:
     # validation stance of alpha {0.5, 0.8} x T {1, 2}, by less than the spread between seeds
     # 3 seeds each (benchmarks/results/variance-*.json): with the transfer set at 1.5 epochs (~260 s) the seed-test
     # stance is 0.785 +- 0.025 against 0.756 +- 0.005 for gold text alone at 3.5 epochs (~260 s); 4 epochs of gold
-    # text alone (0.780) take ~300 s, over the 5-minute budget
+    # text alone (0.780) take ~300 s, over the 5-minute budget. Round 2 (results/variance-gpu-round2.json): recipes
+    # with as many training passes (less transfer text for more epochs, gold alone at 3.25) do no better
     transfer: str = field(default="auto", metadata={
         "help": "unlabelled paragraphs (JSONL with 'text') the student learns from through the teacher's targets "
                 "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl on the "
