@@ -16,10 +16,8 @@ from topic_stance.labels import STANCES, TOPICS, load_records
 BEGIN, END = "<!-- BEGIN GENERATED: python -m tools.datasheet -->", "<!-- END GENERATED -->"
 INDEPENDENT = DATA_DIR / "annotations" / "seed-independent.jsonl"
 FIRST_PASS = DATA_DIR / "annotations" / "seed-first-pass.jsonl"
-FLOORS = {"topic": 150, "no_topic": 200, "two_or_more": 100, "stance": 150}
-
-
 SECOND_READER = DATA_DIR / "annotations" / "authored-15-19-second-reader.jsonl"
+FLOORS = {"topic": 150, "no_topic": 200, "two_or_more": 100, "stance": 150}
 
 
 def _read(path: Path) -> dict[str, dict]:
@@ -28,8 +26,8 @@ def _read(path: Path) -> dict[str, dict]:
     return {r.get("id") or f"{r['article_id']}-p{r['paragraph']:02d}": r for r in records}
 
 
-def seed_agreement(first_path: Path = FIRST_PASS, other_path: Path = INDEPENDENT) -> dict:
-    """Inter-annotator agreement on the seeds: per-topic share of equal decisions, stance Cohen's kappa."""
+def agreement(first_path: Path = FIRST_PASS, other_path: Path = INDEPENDENT) -> dict:
+    """Inter-annotator agreement of two label files: per-topic share of equal decisions, stance Cohen's kappa."""
     from sklearn.metrics import cohen_kappa_score
 
     gold = _read(first_path)
@@ -67,15 +65,15 @@ def render(label_dir: Path = DATA_DIR / "labelled") -> str:
                   f"2+ topics >= {FLOORS['two_or_more']}, each stance >= {FLOORS['stance']}): "
                   f"**{'met' if floors_met else 'NOT met'}**."]
     if INDEPENDENT.exists() and FIRST_PASS.exists():
-        agreement = seed_agreement()
-        gold = seed_agreement(DATA_DIR / "labelled" / "seed.jsonl", INDEPENDENT)
-        lines += ["", f"Seed labels, two independent annotation passes ({agreement['paragraphs']} paragraphs, "
+        seeds = agreement()
+        gold = agreement(DATA_DIR / "labelled" / "seed.jsonl", INDEPENDENT)
+        lines += ["", f"Seed labels, two independent annotation passes ({seeds['paragraphs']} paragraphs, "
                   "`data/annotations/seed-first-pass.jsonl` vs `seed-independent.jsonl`): per-topic agreement "
-                  + ", ".join(f"{t} {v:.3f}" for t, v in agreement["topic_agreement"].items())
-                  + f"; stance Cohen's kappa {agreement['stance_kappa']:.3f}. The gold file `seed.jsonl` is the "
+                  + ", ".join(f"{t} {v:.3f}" for t, v in seeds["topic_agreement"].items())
+                  + f"; stance Cohen's kappa {seeds['stance_kappa']:.3f}. The gold file `seed.jsonl` is the "
                   f"adjudicated result (stance kappa {gold['stance_kappa']:.3f} with the independent pass)."]
     if SECOND_READER.exists():
-        second = seed_agreement(DATA_DIR / "labelled" / "authored.jsonl", SECOND_READER)
+        second = agreement(DATA_DIR / "labelled" / "authored.jsonl", SECOND_READER)
         lines += ["", f"Batches 15-19, a blind second reader ({second['paragraphs']} paragraphs, "
                   "`data/annotations/authored-15-19-second-reader.jsonl`) against the adjudicated gold: per-topic "
                   "agreement " + ", ".join(f"{t} {v:.3f}" for t, v in second["topic_agreement"].items())

@@ -1,28 +1,10 @@
 #!/bin/bash
-# Ran on a lent H200 (device tool: the repo copied there, $OUT collected). Needs, beside the repo: .gpu/minilm
-# (the bundled all-MiniLM-L6-v2 folder with its weights saved as fp16 model.fp16.safetensors, to fit the
-# 64 MiB transfer) and .whl/ (py3.12 wheels of datasets, evaluate, dill, multiprocess missing there).
-# Recipe comparison on the lent GPU (fp32, 3 seeds each, variants in parallel) with the current targets.
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
-python3 - <<'PY' || exit 1
-from safetensors.torch import load_file, save_file
-sd = load_file(".gpu/minilm/model.fp16.safetensors")
-save_file({k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in sd.items()}, ".gpu/minilm/model.safetensors")
-PY
-mkdir -p /tmp/res
-run() {  # log name, then bench_variance flags
-  log=$1; shift
-  timeout ${BUDGET:-420} python3 benchmarks/bench_variance.py --seeds 1 2 3 --model .gpu/minilm \
-    --output /tmp/res/$log.json "$@" --set precision=fp32 > /tmp/res/$log.log 2>&1
-  echo "$log exit $?"
-}
+# Recipes after data round 2 (results/variance-gpu-round2.json): gold only, distilled, transfer at 1.5/2/3 epochs.
+source benchmarks/gpu/common.sh
 run gold --variants gold --name gpu &
 run distilled --variants distilled --name gpu &
 run transfer --variants transfer --name gpu &
 run transfer2 --variants transfer --epochs 2 --name gpu-2ep &
 run transfer3 --variants transfer --epochs 3 --name gpu-3ep &
 wait
-grep -h '^{"variant"' /tmp/res/*.log > $OUT/runs.jsonl
-tail -n 20 /tmp/res/*.log > $OUT/tails.txt
-wc -l < $OUT/runs.jsonl
+collect
