@@ -20,7 +20,8 @@ from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
 from topic_stance.data import load_splits
 from topic_stance.model import TopicStanceModel
 from topic_stance.runtime import cpu_supports_bf16
-from topic_stance.training import build_model, build_trainer, make_arguments, resolve_base_model, tokenize_splits
+from topic_stance.training import (build_model, build_trainer, make_arguments, resolve_base_model,
+                                   set_device_and_precision, tokenize_splits)
 
 
 def plain_trainer(base, tokenizer, splits, n, out):
@@ -42,7 +43,7 @@ def project_trainer(name, base, tokenizer, splits, n, out, precision):
     args, training_args = make_arguments(model=name, num_train_epochs=1, per_device_train_batch_size=16,
                                          output_dir=out, eval_strategy="no", save_strategy="no",
                                          logging_strategy="no", disable_tqdm=True, use_cpu=True)
-    training_args.bf16 = precision == "bf16"
+    set_device_and_precision(training_args, "cpu", precision)
     return build_trainer(training_args, build_model(args, base, splits), tokenizer, tokenized, patience=0)
 
 
