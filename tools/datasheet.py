@@ -16,7 +16,7 @@ from topic_stance.labels import STANCES, TOPICS, load_records
 BEGIN, END = "<!-- BEGIN GENERATED: python -m tools.datasheet -->", "<!-- END GENERATED -->"
 INDEPENDENT = DATA_DIR / "annotations" / "seed-independent.jsonl"
 FIRST_PASS = DATA_DIR / "annotations" / "seed-first-pass.jsonl"
-SECOND_READER = DATA_DIR / "annotations" / "authored-15-19-second-reader.jsonl"
+SECOND_READERS = "authored-*-second-reader.jsonl"  # one blind second pass per data round, named by its batches
 FLOORS = {"topic": 150, "no_topic": 200, "two_or_more": 100, "stance": 150}
 
 
@@ -72,10 +72,11 @@ def render(label_dir: Path = DATA_DIR / "labelled") -> str:
                   + ", ".join(f"{t} {v:.3f}" for t, v in seeds["topic_agreement"].items())
                   + f"; stance Cohen's kappa {seeds['stance_kappa']:.3f}. The gold file `seed.jsonl` is the "
                   f"adjudicated result (stance kappa {gold['stance_kappa']:.3f} with the independent pass)."]
-    if SECOND_READER.exists():
-        second = agreement(DATA_DIR / "labelled" / "authored.jsonl", SECOND_READER)
-        lines += ["", f"Batches 15-19, a blind second reader ({second['paragraphs']} paragraphs, "
-                  "`data/annotations/authored-15-19-second-reader.jsonl`) against the adjudicated gold: per-topic "
+    for path in sorted((DATA_DIR / "annotations").glob(SECOND_READERS), key=lambda p: int(p.name.split("-")[1])):
+        batches = "-".join(path.name.split("-")[1:3])
+        second = agreement(DATA_DIR / "labelled" / "authored.jsonl", path)
+        lines += ["", f"Batches {batches}, a blind second reader ({second['paragraphs']} paragraphs, "
+                  f"`data/annotations/{path.name}`) against the adjudicated gold: per-topic "
                   "agreement " + ", ".join(f"{t} {v:.3f}" for t, v in second["topic_agreement"].items())
                   + f"; stance Cohen's kappa {second['stance_kappa']:.3f}."]
     lines += ["", END]
