@@ -42,7 +42,7 @@ def project_trainer(name, base, tokenizer, splits, n, out, precision):
     tokenized["train"] = tokenized["train"].select(range(n))
     args, training_args = make_arguments(model=name, num_train_epochs=1, per_device_train_batch_size=16,
                                          output_dir=out, eval_strategy="no", save_strategy="no",
-                                         logging_strategy="no", disable_tqdm=True, use_cpu=True)
+                                         logging_strategy="no", disable_tqdm=True)
     set_device_and_precision(training_args, "cpu", precision)
     return build_trainer(training_args, build_model(args, base, splits), tokenizer, tokenized, patience=0)
 

@@ -80,14 +80,9 @@ class TrainArguments:
     teacher_targets: str = field(default="auto", metadata={
         "help": "teacher soft targets for distillation: 'auto' (data/teacher/targets.jsonl when present and the "
                 "base is the bundled student), a file, or 'none'"})
-    # chosen on validation (benchmarks/bench_variance.py --sweep, results/sweep.json): 0.8 / 2 had the best
-    # validation stance of alpha {0.5, 0.8} x T {1, 2}, by less than the spread between seeds
-    # 3 seeds each (benchmarks/results/variance-*.json): with the transfer set at 1.5 epochs (~260 s) the seed-test
-    # stance is 0.785 +- 0.025 against 0.756 +- 0.005 for gold text alone at 3.5 epochs (~260 s); 4 epochs of gold
-    # text alone (0.780) take ~300 s, over the 5-minute budget. Round 2 (results/variance-gpu-round2.json): recipes
-    # with as many training passes (less transfer text for more epochs, gold alone at 3.25) do no better; only more
-    # passes help, and bf16 autocast on a CPU with native bf16 (the `auto` precision there) buys them: 2 epochs in
-    # bf16 take less time than 1.5 in fp32 (results/variance-bf16-*.json)
+    # The transfer set buys training passes within the 5-minute budget (3 seeds each, benchmarks/results/): recipes
+    # with as many passes (gold alone, less transfer text for more epochs) do no better, only more passes help, and
+    # bf16 autocast on a CPU with native bf16 (`auto` there) pays for 2 epochs (variance-bf16-2ep-cpu.json, 237 s).
     transfer: str = field(default="auto", metadata={
         "help": "unlabelled paragraphs (JSONL with 'text') the student learns from through the teacher's targets "
                 "alone: 'auto' (data/transfer/paragraphs.jsonl when distilling from data/teacher/targets.jsonl on the "
@@ -96,6 +91,8 @@ class TrainArguments:
     transfer_epochs: float = field(default=2.0, metadata={
         "help": "num_train_epochs of a run that uses the transfer set (gold + transfer is ~2x the rows: 2 epochs "
                 "keep training under 5 minutes on a 2-core CPU with native bf16); runs without it use --num_train_epochs"})
+    # alpha 0.8 / T 2: the best validation stance of alpha {0.5, 0.8} x T {1, 2} (bench_variance.py --sweep,
+    # results/sweep.json), by less than the spread between seeds
     distill_alpha: float = field(default=0.8, metadata={"help": "weight of the teacher's soft targets in the loss"})
     distill_temperature: float = field(default=2.0, metadata={
         "help": "softens (>1) or sharpens (<1) the teacher's calibrated probabilities before they are targets"})
