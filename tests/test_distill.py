@@ -120,3 +120,44 @@ def test_auto_transfer_goes_with_the_bundled_corpus_only(tmp_path):
     assert transfer_path(bundled, DEFAULT_TEACHER_TARGETS) == (DEFAULT_TRANSFER if DEFAULT_TRANSFER.exists() else None)
     assert transfer_path(subset, DEFAULT_TEACHER_TARGETS) is None
     assert transfer_path(bundled, None) is None
+
+
+def test_feature_distillation_trains_a_map_it_does_not_save(tmp_path, tiny_model_dir, synthetic_data, tiny_encoder_dir,
+                                                            monkeypatch):
+    from topic_stance.distill import soft_features
+    from topic_stance.model import TopicStanceModel
+    from topic_stance.train import train
+    from topic_stance.training import make_arguments
+
+    texts = [json.loads(line)["text"] for line in synthetic_data.read_text().splitlines()]
+    path = tmp_path / "targets.jsonl"
+    header = write_targets(tiny_model_dir, texts, path, feature_dims=4)
+    features = soft_features(path, texts)
+    assert header["feature_dims"] == 4 and features.shape == (len(texts), 4) and 0 < header["feature_explained_variance"] <= 1
+    assert abs(float((features ** 2).mean()) - 1) < 0.01  # one scale: unit mean variance per axis
+    plain = tmp_path / "plain.jsonl"
+    write_targets(tiny_model_dir, texts, plain)
+    with pytest.raises(StaleTargets, match="holds no teacher features"):
+        soft_features(plain, texts)
+
+    import functools
+
+    seen, forward = [], TopicStanceModel.forward
+
+    @functools.wraps(forward)  # the Trainer keeps only the columns the forward signature names
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("soft_features") is not None and self.feature_head is not None)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(TopicStanceModel, "forward", spy)
+    folder = train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "s"),
+                                   epochs=1, batch_size=8, device="cpu", bootstrap=0, teacher_targets=str(path),
+                                   distill_features=1.0))
+    assert any(seen)
+    assert json.loads((folder / "metrics.json").read_text())["distillation"]["features"] == {"dims": 4, "weight": 1.0}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["feature_dims"] == 0 and config["feature_weight"] == 0.0
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "model.safetensors"), "pt") as weights:
+        assert not any(key.startswith("feature_head") for key in weights.keys())

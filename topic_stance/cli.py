@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "student too (default: data/transfer/paragraphs.jsonl when present; 'none')")
     flag(p, "--output", default=None, help="targets file (default: data/teacher/targets.jsonl)")
     flag(p, "--batch-size", type=positive_int, default=32)
+    flag(p, "--feature-dims", type=int, default=0, help="also store the teacher's pooled vectors, PCA-reduced to this "
+                                                        "many dimensions (for train --distill_features)")
 
     p = sub.add_parser("predict", help=COMMANDS["predict"])
     scorer_flags(p, precision="auto")
@@ -306,7 +308,7 @@ def run_teacher_targets(args) -> None:
     if transfer not in (None, "none"):
         texts += read_transfer(transfer)
     output = Path(args.output) if args.output else DEFAULT_TEACHER_TARGETS
-    header = write_targets(args.teacher, texts, output, args.batch_size)
+    header = write_targets(args.teacher, texts, output, args.batch_size, feature_dims=args.feature_dims)
     print(f"wrote {output}: teacher soft targets for {header['texts']} paragraphs ({header['scored']} scored now, "
           f"the rest kept from the same teacher's earlier run) "
           f"(teacher weights sha256 {header['teacher_weights_sha256'][:12]}...)", file=sys.stderr)

@@ -42,8 +42,13 @@ def corpus_hash(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()
 
 
-def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path, batch_size: int = 32) -> dict:
-    """Score `texts` with the teacher folder and write the targets file atomically; returns the header."""
+def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path, batch_size: int = 32,
+                  feature_dims: int = 0) -> dict:
+    """Score `texts` with the teacher folder and write the targets file atomically; returns the header.
+
+    `feature_dims` > 0 also stores the teacher's pooled representation of each text (the vector its
+    heads read), reduced by PCA to that many dimensions, for representation distillation.
+    """
     from .engines import load_engine
     from .io import atomic_path
     from .data import file_sha256, repo_relative
@@ -62,6 +67,10 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
                 known = {}
         except StaleTargets:
             known = {}
+    features = None
+    if feature_dims:  # the PCA basis is fit on all texts, so every text is encoded again
+        features, explained = pca_features(pooled_features(engine.model, engine.tokenizer, unique, engine.max_length,
+                                                           batch_size), feature_dims)
     todo = [t for t, k in zip(unique, keys) if k not in known]
     if todo:
         for text, t, s in zip(todo, *engine.merged_logits(engine.encode(todo))):
@@ -73,15 +82,49 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
               "stance_temperature": engine.config.stance_temperature,
               "topic_labels": engine.topic_labels, "stance_labels": engine.stance_labels,
               "texts": len(unique), "texts_sha256": corpus_hash(keys)}
+    if features is not None:
+        header.update(feature_dims=feature_dims, feature_explained_variance=round(explained, 4))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(header) + "\n")
-            for key in keys:
-                handle.write(json.dumps({"key": key, "topic_logits": known[key][0], "stance_logits": known[key][1]}) + "\n")
+            for i, key in enumerate(keys):
+                row = {"key": key, "topic_logits": known[key][0], "stance_logits": known[key][1]}
+                if features is not None:
+                    row["features"] = [round(float(v), 3) for v in features[i]]
+                handle.write(json.dumps(row) + "\n")
     header["scored"] = len(todo)
     return header
+
+
+def pooled_features(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> np.ndarray:
+    """The model's pooled final hidden state (what its heads read) for each text's first window, as training sees it."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[start:start + batch_size], truncation=True, max_length=max_length,
+                              padding=True, return_tensors="pt")
+            batch = {k: v.to(model.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+            hidden = model.encoder(**batch).last_hidden_state
+            out.append(model.pool(hidden, batch["attention_mask"]).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size), dtype=np.float32)
+
+
+def pca_features(features: np.ndarray, dims: int) -> tuple[np.ndarray, float]:
+    """Centred features projected on their top `dims` principal axes, scaled to unit mean variance per axis.
+
+    One scale for all axes keeps the geometry (the student is asked for the teacher's distances, not
+    for equal attention to its minor axes); returns the share of variance the axes keep.
+    """
+    centred = features - features.mean(0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    dims = min(dims, axes.shape[0])
+    projected = centred @ axes[:dims].T
+    scale = np.sqrt((projected ** 2).mean())
+    return projected / scale, float((singular[:dims] ** 2).sum() / (singular ** 2).sum())
 
 
 def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], list[float]]]]:
@@ -92,7 +135,7 @@ def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], l
         rows = {}
         for number, line in enumerate(lines[1:], start=2):
             row = json.loads(line)
-            rows[row["key"]] = (row["topic_logits"], row["stance_logits"])
+            rows[row["key"]] = (row["topic_logits"], row["stance_logits"], row.get("features"))
     except (OSError, IndexError, KeyError, ValueError) as err:
         raise StaleTargets(f"{path}: unreadable teacher targets ({type(err).__name__}: {err}); refresh: {REFRESH}")
     if header.get("format") != FORMAT:
@@ -115,6 +158,19 @@ def read_transfer(path: str | Path) -> list[str]:
     if problems:
         raise LabelFileError(problems)
     return texts
+
+
+def soft_features(path: str | Path, texts: list[str]) -> np.ndarray:
+    """The teacher's stored (PCA-reduced) representations of `texts`, in order; StaleTargets if absent."""
+    header, rows = read_targets(path)
+    if not header.get("feature_dims"):
+        raise StaleTargets(f"{path} holds no teacher features: write them with "
+                           f"topic-stance teacher-targets --feature-dims 64, or train with --distill_features 0")
+    missing = [t for t in texts if text_key(t) not in rows]
+    if missing:
+        raise StaleTargets(f"{path} is stale: {len(missing)} of {len(texts)} paragraphs have no teacher features "
+                           f"(first: {missing[0][:80]!r}); refresh: {REFRESH}")
+    return np.asarray([rows[text_key(t)][2] for t in texts], dtype=np.float32)
 
 
 def soft_targets(path: str | Path, texts: list[str], topic_labels, stance_labels,

@@ -45,6 +45,8 @@ class TopicStanceConfig(PreTrainedConfig):
         window_length: int = 128,
         window_stride: int = 64,
         distill_alpha: float = 0.0,
+        feature_dims: int = 0,
+        feature_weight: float = 0.0,
         **kwargs,
     ):
         if isinstance(encoder, dict):
@@ -67,6 +69,10 @@ class TopicStanceConfig(PreTrainedConfig):
         self.window_length = int(window_length)
         self.window_stride = int(window_stride)
         self.distill_alpha = float(distill_alpha)  # weight of the teacher's soft targets in the loss
+        # representation distillation (training only): a linear map from the pooled vector to the teacher's
+        # PCA-reduced pooled vector, with this weight on its mean squared error
+        self.feature_dims = int(feature_dims)
+        self.feature_weight = float(feature_weight)
         super().__init__(**kwargs)
 
     @property
@@ -112,6 +118,7 @@ class TopicStanceModel(PreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.topic_head = nn.Linear(config.hidden_size, len(config.topic_labels))
         self.stance_head = nn.Linear(config.hidden_size, len(config.stance_labels))
+        self.feature_head = nn.Linear(config.hidden_size, config.feature_dims) if config.feature_dims else None
         self.post_init()
 
     @classmethod
@@ -124,7 +131,7 @@ class TopicStanceModel(PreTrainedModel):
         return model
 
     def _init_weights(self, module: nn.Module) -> None:
-        if module is self.topic_head or module is self.stance_head:
+        if any(module is head for head in (self.topic_head, self.stance_head, self.feature_head)):
             nn.init.normal_(module.weight, std=0.02)
             nn.init.zeros_(module.bias)
         elif hasattr(self, "encoder") and any(module is m for m in self.encoder.modules()):
@@ -147,6 +154,7 @@ class TopicStanceModel(PreTrainedModel):
         soft_topic: torch.Tensor | None = None,
         soft_stance: torch.Tensor | None = None,
         gold_mask: torch.Tensor | None = None,
+        soft_features: torch.Tensor | None = None,
         **kwargs,
     ) -> TopicStanceOutput:
         if attention_mask is None:
@@ -155,7 +163,8 @@ class TopicStanceModel(PreTrainedModel):
         if token_type_ids is not None:
             encoder_inputs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**encoder_inputs).last_hidden_state
-        pooled = self.dropout(self.pool(hidden, attention_mask))
+        pooled_raw = self.pool(hidden, attention_mask)
+        pooled = self.dropout(pooled_raw)
         topic_logits = self.topic_head(pooled)
         stance_logits = self.stance_head(pooled)
         loss = None
@@ -165,6 +174,9 @@ class TopicStanceModel(PreTrainedModel):
                 alpha = self.config.distill_alpha
                 loss = (1 - alpha) * loss + alpha * self.distillation_loss(topic_logits, stance_logits,
                                                                            soft_topic, soft_stance)
+            if soft_features is not None and self.feature_head is not None and self.config.feature_weight > 0:
+                loss = loss + self.config.feature_weight * nn.functional.mse_loss(
+                    self.feature_head(pooled_raw).float(), soft_features.float())
         return TopicStanceOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits)
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_label, gold_mask=None) -> torch.Tensor:
@@ -188,6 +200,11 @@ class TopicStanceModel(PreTrainedModel):
         # weighted means over gold rows: equal to the library's own reductions when every row is gold
         return (mask * topic_loss).sum() / mask.sum().clamp(min=1.0) \
             + (stance_loss * mask).sum() / row_weight.sum().clamp(min=1e-12)
+
+    def drop_feature_head(self) -> None:
+        """Remove the training-only representation-distillation map before the model is saved."""
+        self.feature_head = None
+        self.config.feature_dims, self.config.feature_weight = 0, 0.0
 
     @staticmethod
     def distillation_loss(topic_logits, stance_logits, soft_topic, soft_stance) -> torch.Tensor:

@@ -29,7 +29,7 @@ def train(args: TrainArguments, training_args=None) -> Path:
     from .calibration import calibrate
     from .data import file_sha256, load_splits, repo_relative
     from .decision import calibrated
-    from .distill import read_transfer, soft_targets
+    from .distill import read_transfer, soft_features, soft_targets
     from .engines import TransformerEngine
     from .labels import STANCES, TOPICS
     from .runtime import pick_device, pick_training_precision
@@ -59,9 +59,16 @@ def train(args: TrainArguments, training_args=None) -> Path:
             splits["train"] = splits["train"].add_column("soft_topic", topic_soft.tolist()) \
                                              .add_column("soft_stance", stance_soft.tolist())
             teacher["alpha"] = args.distill_alpha
+        feature_dims = 0
+        if targets and args.distill_features > 0:  # the teacher's pooled vectors as a further target
+            features = soft_features(targets, splits["train"]["text"])
+            splits["train"] = splits["train"].add_column("soft_features", features.tolist())
+            feature_dims = features.shape[1]
+            teacher["features"] = {"dims": feature_dims, "weight": args.distill_features}
         if transfer_file:
             texts = read_transfer(transfer_file)
-            transfer = T.transfer_split(texts, *soft_targets(targets, texts, TOPICS, STANCES, args.distill_temperature)[:2])
+            transfer = T.transfer_split(texts, *soft_targets(targets, texts, TOPICS, STANCES, args.distill_temperature)[:2],
+                                        soft_features(targets, texts) if feature_dims else None)
             splits["train"] = splits["train"].add_column("gold_mask", [1.0] * len(splits["train"]))
             teacher["transfer"] = {"file": repo_relative(transfer_file), "sha256": file_sha256(transfer_file),
                                    "paragraphs": len(texts), "epochs": args.transfer_epochs}
@@ -76,7 +83,8 @@ def train(args: TrainArguments, training_args=None) -> Path:
         if transfer:
             extra = T.tokenize_splits(DatasetDict(train=transfer), tokenizer, args.max_length)["train"]
             tokenized["train"] = concatenate_datasets([tokenized["train"], extra.cast(tokenized["train"].features)])
-        model = T.build_model(args, base, splits, distill_alpha=args.distill_alpha if teacher else 0.0)
+        model = T.build_model(args, base, splits, distill_alpha=args.distill_alpha if teacher else 0.0,
+                              feature_dims=feature_dims)
 
         # 5. Train: stock Trainer, length-grouped batches, early stopping on the validation score.
         trainer = T.build_trainer(training_args, model, tokenizer, tokenized, args.patience)
@@ -104,7 +112,8 @@ def train(args: TrainArguments, training_args=None) -> Path:
 
         # 8. Save: weights, tokenizer, config, metrics, data hashes, arguments, model card; then rename.
         folder = staging / "model"
-        model.config.distill_alpha = 0.0  # a training-only setting; the saved model needs no teacher
+        model.config.distill_alpha = 0.0  # training-only settings; the saved model needs no teacher
+        model.drop_feature_head()
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         T.save_run_record(folder, args, training_args, splits, metrics)

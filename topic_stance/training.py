@@ -96,6 +96,11 @@ class TrainArguments:
     distill_alpha: float = field(default=0.8, metadata={"help": "weight of the teacher's soft targets in the loss"})
     distill_temperature: float = field(default=2.0, metadata={
         "help": "softens (>1) or sharpens (<1) the teacher's calibrated probabilities before they are targets"})
+    # off: weight 1 cost the seed test 3.7 points of stance over 3 seeds, validation level (results/variance-features-cpu.json)
+    distill_features: float = field(default=0.0, metadata={
+        "help": "weight of representation distillation: the student's pooled vector, through a training-only linear "
+                "map, learns the teacher's (PCA-reduced; needs targets written with teacher-targets --feature-dims); "
+                "0 = off"})
     bootstrap: int = field(default=1000, metadata={"help": "bootstrap rounds for the 95%% intervals in metrics.json"})
     overwrite: bool = field(default=False, metadata={"help": "replace an existing model folder"})
     resume: bool = field(default=False, metadata={"help": "continue an interrupted run from its last checkpoint"})
@@ -252,17 +257,18 @@ def tokenize_splits(splits, tokenizer, max_length: int):
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
-    keep = {"topic_labels", "stance_label", "soft_topic", "soft_stance", "gold_mask"}
+    keep = {"topic_labels", "stance_label", "soft_topic", "soft_stance", "gold_mask", "soft_features"}
     return splits.map(encode, batched=True, remove_columns=[c for c in splits["train"].column_names if c not in keep])
 
 
-def build_model(args: TrainArguments, base: str, splits, distill_alpha: float = 0.0):
+def build_model(args: TrainArguments, base: str, splits, distill_alpha: float = 0.0, feature_dims: int = 0):
     """The two-head model on a pre-trained encoder, with loss weights from the training split."""
     from .model import TopicStanceModel
 
     pos_weight, class_weight = imbalance_weights(splits)
     model = TopicStanceModel.from_encoder(base, topic_pos_weight=pos_weight, stance_class_weight=class_weight,
-                                          window_length=args.max_length, window_stride=args.stride, distill_alpha=distill_alpha)
+                                          window_length=args.max_length, window_stride=args.stride, distill_alpha=distill_alpha,
+                                          feature_dims=feature_dims, feature_weight=args.distill_features if feature_dims else 0.0)
     keep = args.keep_layers or PRESET_LAYERS.get(args.model)
     if keep:
         prune_layers(model, [int(i) for i in keep.split(",")])
@@ -413,15 +419,18 @@ def transfer_path(args: TrainArguments, targets: Path | None) -> Path | None:
     return path
 
 
-def transfer_split(texts: list[str], topic_soft, stance_soft):
+def transfer_split(texts: list[str], topic_soft, stance_soft, features=None):
     """Transfer rows as a training Dataset: soft targets, placeholder labels, gold_mask 0 (the gold loss skips them)."""
     from datasets import Dataset
 
     from .labels import TOPICS
 
-    return Dataset.from_dict({"text": texts, "topic_labels": [[0.0] * len(TOPICS)] * len(texts),
-                              "stance_label": [0] * len(texts), "soft_topic": topic_soft.tolist(),
-                              "soft_stance": stance_soft.tolist(), "gold_mask": [0.0] * len(texts)})
+    columns = {"text": texts, "topic_labels": [[0.0] * len(TOPICS)] * len(texts),
+               "stance_label": [0] * len(texts), "soft_topic": topic_soft.tolist(),
+               "soft_stance": stance_soft.tolist(), "gold_mask": [0.0] * len(texts)}
+    if features is not None:
+        columns["soft_features"] = features.tolist()
+    return Dataset.from_dict(columns)
 
 
 def behavioural_checks(engine) -> dict | None:
