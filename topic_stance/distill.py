@@ -127,7 +127,8 @@ def pca_features(features: np.ndarray, dims: int) -> tuple[np.ndarray, float]:
     return projected / scale, float((singular[:dims] ** 2).sum() / (singular ** 2).sum())
 
 
-def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], list[float]]]]:
+def read_targets(path: str | Path) -> tuple[dict, dict[str, tuple[list[float], list[float], list[float] | None]]]:
+    """(header, {text key: (topic logits, stance logits, pooled features or None)})."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
