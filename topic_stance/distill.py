@@ -12,6 +12,9 @@ The transfer set (`data/transfer/paragraphs.jsonl`, built by `python -m tools.co
 `data/transfer/raw/*.txt`) is unlabelled text the teacher scores too: the student learns from
 its soft targets alone there, so more of the teacher's reading reaches it than 2,500 gold
 paragraphs carry.
+
+With `--feature-dims` the file also holds the teacher's pooled vector of each text (PCA-reduced), for
+`train.py --distill_features`; measured without gain (benchmarks/results/variance-features-cpu.json), off by default.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def write_targets(teacher_dir: str | Path, texts: list[str], output: str | Path,
               "topic_labels": engine.topic_labels, "stance_labels": engine.stance_labels,
               "texts": len(unique), "texts_sha256": corpus_hash(keys)}
     if features is not None:
-        header.update(feature_dims=feature_dims, feature_explained_variance=round(explained, 4))
+        header.update(feature_dims=int(features.shape[1]), feature_explained_variance=round(explained, 4))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:
