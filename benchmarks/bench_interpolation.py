@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +28,9 @@ from topic_stance.data import load_splits  # noqa: E402
 from topic_stance.decision import calibrated  # noqa: E402
 from topic_stance.engines import TransformerEngine, load_model  # noqa: E402
 from topic_stance.training import behavioural_checks, make_arguments, resolve_base_model, score_split  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_variance import summarise  # noqa: E402
 
 
 def interpolate(model, fine_tuned: dict, pre_trained: dict, lam: float) -> None:
@@ -60,6 +62,7 @@ def evaluate(folder: Path, lambdas: list[float], splits) -> list[dict]:
             scores = score_split(splits[name], *probs, fitted["topic_thresholds"], 0)
             row[f"{name}_topic_micro_f1"] = scores["topics"]["micro_f1"]
             row[f"{name}_stance_macro_f1"] = scores["stance"]["macro_f1"]
+        # a new engine: an engine copies the thresholds of the config it was built with
         row["checks_pass_rate"] = behavioural_checks(TransformerEngine(model, tokenizer, device="cpu"))["pass_rate"]
         print(json.dumps(row), flush=True)
         rows.append(row)
@@ -91,9 +94,7 @@ def main() -> None:
     print(f"\nmean ± std over {len(rows) // len(args.lambdas)} models")
     print("lambda".ljust(8) + "".join(c.replace("_macro_f1", "").replace("_micro_f1", "").ljust(22) for c in columns))
     for lam in args.lambdas:
-        group = [r for r in rows if r["lambda"] == lam]
-        summary[str(lam)] = {c: (statistics.mean(r[c] for r in group),
-                                 statistics.stdev(r[c] for r in group) if len(group) > 1 else 0.0) for c in columns}
+        summary[str(lam)] = summarise([r for r in rows if r["lambda"] == lam])
         print(f"{lam:<8}" + "".join(f"{summary[str(lam)][c][0]:.3f} ± {summary[str(lam)][c][1]:.3f}".ljust(22)
                                     for c in columns))
     out = Path(args.output)
