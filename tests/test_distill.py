@@ -161,3 +161,9 @@ def test_feature_distillation_trains_a_map_it_does_not_save(tmp_path, tiny_model
 
     with safe_open(str(folder / "model.safetensors"), "pt") as weights:
         assert not any(key.startswith("feature_head") for key in weights.keys())
+    # asked for without teacher targets, representation distillation is refused before any folder is written
+    with pytest.raises(TopicStanceError, match="--distill_features 1.0: representation distillation needs teacher"):
+        train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "u"),
+                              epochs=1, batch_size=8, device="cpu", bootstrap=0, teacher_targets="none",
+                              distill_features=1.0))
+    assert not (tmp_path / "u").exists()

@@ -388,7 +388,19 @@ def train_baseline(args: TrainArguments) -> Path:
 # ---------------------------------------------------------------- distillation and checks
 
 def teacher_targets_path(args: TrainArguments) -> Path | None:
-    """The targets file this run distils from, or None (gold labels only)."""
+    """The targets file this run distils from, or None (gold labels only).
+
+    Representation distillation asked for without targets is refused, not ignored: the run would
+    otherwise train and report a recipe other than the one asked for."""
+    path = _targets_file(args)
+    if path is None and args.distill_features > 0:
+        raise TopicStanceError(f"--distill_features {args.distill_features}: representation distillation needs teacher "
+                               f"targets to learn from (--teacher_targets {args.teacher_targets} gives none for this "
+                               f"model and data)")
+    return path
+
+
+def _targets_file(args: TrainArguments) -> Path | None:
     if args.teacher_targets == "none":
         return None
     if args.teacher_targets == "auto":
