@@ -9,7 +9,7 @@ of the loss, which is reported to carry better to unseen domains (SWAD, Cha et a
 in training time or prediction speed. Here the mean (every `--every` steps from `--start` of the
 steps) replaces the early-stopped best checkpoint at the end of training; calibration, scoring and
 the behavioural checks then run on it as in any `train.py` run. Compare the printed means with the
-default's (benchmarks/results/variance-round3-cpu.json, the same seeds).
+default's on the same data and seeds (benchmarks/results/variance-batches24-26-cpu.json since round 5).
 """
 
 from __future__ import annotations
