@@ -27,10 +27,10 @@ from topic_stance.calibration import calibrate  # noqa: E402
 from topic_stance.data import load_splits  # noqa: E402
 from topic_stance.decision import calibrated  # noqa: E402
 from topic_stance.engines import TransformerEngine, load_model  # noqa: E402
-from topic_stance.training import behavioural_checks, make_arguments, resolve_base_model, score_split  # noqa: E402
+from topic_stance.training import behavioural_checks, resolve_base_model, score_split  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_variance import summarise  # noqa: E402
+from bench_variance import model_folders, summarise  # noqa: E402
 
 
 def interpolate(model, fine_tuned: dict, pre_trained: dict, lam: float) -> None:
@@ -79,13 +79,7 @@ def main() -> None:
     splits = load_splits()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        folders = [Path(m) for m in args.models] if args.models else []
-        if not folders:
-            from topic_stance.train import train
-
-            for seed in args.seeds:
-                folders.append(train(*make_arguments(output=str(Path(tmp) / f"seed-{seed}"), seed=seed, bootstrap=0,
-                                                     overwrite=True)))
+        folders = model_folders(args.models, args.seeds, Path(tmp))
         for folder in folders:
             rows += evaluate(folder, args.lambdas, splits)
     columns = ["validation_topic_micro_f1", "validation_stance_macro_f1", "test_topic_micro_f1",

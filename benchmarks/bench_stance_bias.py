@@ -30,15 +30,14 @@ from topic_stance.data import load_splits  # noqa: E402
 from topic_stance.decision import calibrated  # noqa: E402
 from topic_stance.engines import TransformerEngine, load_model  # noqa: E402
 from topic_stance.metrics import stance_scores  # noqa: E402
-from topic_stance.training import make_arguments  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_variance import summarise  # noqa: E402
+from bench_variance import model_folders, summarise  # noqa: E402
 
 GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
 
 
-def fit_bias(log_probs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_bias(log_probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """The bias (0, b1, b2) on the grid with the best validation macro-F1; ties go to the smallest bias."""
     best, best_score = np.zeros(3), -1.0
     for b1, b2 in sorted(itertools.product(GRID, GRID), key=lambda b: abs(b[0]) + abs(b[1])):
@@ -46,7 +45,7 @@ def fit_bias(log_probs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, fl
         score = stance_scores(targets, (log_probs + bias).argmax(-1))["macro_f1"]
         if score > best_score + 1e-9:
             best, best_score = bias, score
-    return best, best_score
+    return best
 
 
 def evaluate(folder: Path, splits) -> dict:
@@ -58,7 +57,7 @@ def evaluate(folder: Path, splits) -> dict:
     fitted = calibrate(*logits["validation"], splits["validation"]["topic_labels"], splits["validation"]["stance_label"])
     log_probs = {name: np.log(calibrated(*logits[name], fitted["topic_temperature"], fitted["stance_temperature"])[1])
                  for name in logits}
-    bias, _ = fit_bias(log_probs["validation"], np.asarray(splits["validation"]["stance_label"]))
+    bias = fit_bias(log_probs["validation"], np.asarray(splits["validation"]["stance_label"]))
     row = {"model": str(folder), "bias": bias.tolist()}
     for name in logits:
         targets = np.asarray(splits[name]["stance_label"])
@@ -79,13 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     splits = load_splits()
     with tempfile.TemporaryDirectory() as tmp:
-        folders = [Path(m) for m in args.models] if args.models else []
-        if not folders:
-            from topic_stance.train import train
-
-            for seed in args.seeds:
-                folders.append(train(*make_arguments(output=str(Path(tmp) / f"seed-{seed}"), seed=seed, bootstrap=0,
-                                                     overwrite=True)))
+        folders = model_folders(args.models, args.seeds, Path(tmp))
         rows = [evaluate(folder, splits) for folder in folders]
     columns = [f"{split}_stance_macro_f1_{variant}" for split in ("validation", "test") for variant in ("argmax", "bias")]
     summary = summarise(rows)

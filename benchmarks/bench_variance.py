@@ -57,6 +57,14 @@ def run(variant: str, seed: int, workdir: Path, **options) -> dict:
     return result
 
 
+def model_folders(models: list[str] | None, seeds: list[int], workdir: Path) -> list[Path]:
+    """The given model folders, or else the default recipe trained once per seed under `workdir`."""
+    if models:
+        return [Path(m) for m in models]
+    return [train(*make_arguments(output=str(workdir / f"seed-{seed}"), seed=seed, bootstrap=0, overwrite=True))
+            for seed in seeds]
+
+
 def summarise(rows: list[dict]) -> dict:
     keys = [k for k in rows[0] if k not in ("variant", "seed") and isinstance(rows[0][k], (int, float))]
     return {k: (statistics.mean(r[k] for r in rows), statistics.stdev(r[k] for r in rows) if len(rows) > 1 else 0.0)
