@@ -2,7 +2,8 @@
 
 Same model (the bundled all-MiniLM-L6-v2, or the mpnet teacher), same training paragraphs, batch 16,
 one epoch each, in one process, alternating, no evaluation or checkpoints. Prints examples/second and
-ratios; on a CPU with native bf16 it adds the project's trainer under bf16 autocast.
+ratios; the project's trainer also runs with its lowest 2 layers fixed and no attention dropout (fewer
+backward passes, no attention masks to draw), and on a CPU with native bf16 under bf16 autocast.
 
     python benchmarks/bench_training.py [--examples 480] [--repeats 2]
     python benchmarks/bench_training.py --model mpnet --examples 160 --repeats 1   # the teacher (make teacher)
@@ -36,13 +37,13 @@ def plain_trainer(base, tokenizer, splits, n, out):
     return Trainer(model=model, args=args, train_dataset=data)
 
 
-def project_trainer(name, base, tokenizer, splits, n, out, precision):
+def project_trainer(name, base, tokenizer, splits, n, out, precision, **options):
     """The recipe's own Trainer (dynamic padding, length-grouped batches), without evaluation or checkpoints."""
     tokenized = tokenize_splits(splits, tokenizer, 128)
     tokenized["train"] = tokenized["train"].select(range(n))
     args, training_args = make_arguments(model=name, num_train_epochs=1, per_device_train_batch_size=16,
                                          output_dir=out, eval_strategy="no", save_strategy="no",
-                                         logging_strategy="no", disable_tqdm=True)
+                                         logging_strategy="no", disable_tqdm=True, **options)
     set_device_and_precision(training_args, "cpu", precision)
     return build_trainer(training_args, build_model(args, base, splits), tokenizer, tokenized, patience=0)
 
@@ -59,7 +60,10 @@ def main() -> None:
     n = min(opts.examples, len(splits["train"]))
     contenders = {"plain Trainer, pad to 128": lambda out: plain_trainer(base, tokenizer, splits, n, out),
                   "project: dynamic padding + length groups, fp32":
-                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32")}
+                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32"),
+                  "project: same + lowest 2 layers fixed, no attention dropout":
+                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32",
+                                                  freeze_layers=2, attention_dropout=0)}
     if cpu_supports_bf16():
         contenders["project: same + bf16 autocast"] = \
             lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "bf16")

@@ -186,3 +186,25 @@ def test_precision_bf16_really_trains_under_autocast(tmp_path, synthetic_data, t
     train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "m"),
                           epochs=1, batch_size=8, device="cpu", precision="bf16", bootstrap=0))
     assert modes == ["bf16"] and torch.bfloat16 in dtypes
+
+
+def test_freeze_layers_keeps_the_lowest_layers_fixed(tmp_path, synthetic_data, tiny_encoder_dir):
+    """--freeze_layers 1: layer 0 leaves training exactly as loaded, layer 1 learns; --attention_dropout 0 is kept."""
+    import torch
+    from transformers import AutoModel
+
+    folder = train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "m"),
+                                   epochs=1, batch_size=8, device="cpu", bootstrap=0, freeze_layers=1,
+                                   attention_dropout=0))
+    before = AutoModel.from_pretrained(str(tiny_encoder_dir)).encoder.layer
+    after = TopicStanceModel.from_pretrained(folder)
+    assert torch.equal(before[0].output.dense.weight, after.encoder.encoder.layer[0].output.dense.weight)
+    assert not torch.equal(before[1].output.dense.weight, after.encoder.encoder.layer[1].output.dense.weight)
+    assert after.config.encoder.attention_probs_dropout_prob == 0.0
+
+
+def test_freeze_layers_out_of_range_is_refused_before_a_folder(tmp_path, synthetic_data, tiny_encoder_dir):
+    with pytest.raises(TopicStanceError, match="--freeze_layers 2"):  # the tiny encoder has 2 layers: 0..1
+        train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "m"),
+                              epochs=1, device="cpu", bootstrap=0, freeze_layers=2))
+    assert not (tmp_path / "m").exists()

@@ -122,9 +122,10 @@ class TopicStanceModel(PreTrainedModel):
         self.post_init()
 
     @classmethod
-    def from_encoder(cls, name_or_path: str, **config_kwargs) -> "TopicStanceModel":
-        """A new model whose encoder starts from pre-trained weights (a hub id or a folder)."""
-        encoder = AutoModel.from_pretrained(name_or_path)
+    def from_encoder(cls, name_or_path: str, encoder_overrides: dict | None = None, **config_kwargs) -> "TopicStanceModel":
+        """A new model whose encoder starts from pre-trained weights (a hub id or a folder); `encoder_overrides`
+        replace fields of the encoder's config (e.g. its dropout)."""
+        encoder = AutoModel.from_pretrained(name_or_path, **(encoder_overrides or {}))
         config = TopicStanceConfig(encoder=encoder.config, base_model=str(name_or_path), **config_kwargs)
         model = cls(config)
         model.encoder = encoder

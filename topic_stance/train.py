@@ -38,6 +38,9 @@ def train(args: TrainArguments, training_args=None) -> Path:
     training_args = training_args or T.default_training_arguments()
     device = pick_device(args.device)
     precision = pick_training_precision(args.precision, device)
+    logger.info("training on %s in %s%s", device, precision,
+                " (no native bf16 kernels on this CPU; where there are, bf16 autocast trains ~1.5x as fast)"
+                if device == "cpu" and args.precision == "auto" and precision == "fp32" else "")
     output = T.default_output(args)
     staging = T.prepare_folders(output, args.overwrite, args.resume)
     training_args.output_dir = str(staging / "checkpoints")
