@@ -78,7 +78,8 @@ class TrainArguments:
         "help": "keep the word-embedding matrix fixed: its dense gradient and AdamW update cost ~25%% of a CPU "
                 "step while the heads and transformer layers adapt (--freeze_embeddings false to train it)"})
     # off by default: the lowest 2 layers fixed with no attention dropout trains 1.2x as fast on an AVX2 CPU, but
-    # over 3 seeds the checks fall from 94.6% to 90.4% (results/variance-fast-steps-cpu.json)
+    # over 3 seeds the checks fall from 94.6% to 90.4% (results/variance-fast-steps-cpu.json); no attention dropout
+    # alone is level on every figure and a run only 3-5% faster (results/variance-no-attention-dropout-cpu.json)
     freeze_layers: int = field(default=0, metadata={
         "help": "keep the lowest N transformer layers fixed too: no backward pass through them (faster steps)"})
     attention_dropout: float | None = field(default=None, metadata={
