@@ -208,3 +208,10 @@ def test_freeze_layers_out_of_range_is_refused_before_a_folder(tmp_path, synthet
         train(*make_arguments(data=[str(synthetic_data)], model=str(tiny_encoder_dir), output=str(tmp_path / "m"),
                               epochs=1, device="cpu", bootstrap=0, freeze_layers=2))
     assert not (tmp_path / "m").exists()
+
+
+def test_freeze_layers_default_touches_no_encoder_layout():
+    """Any hub model must keep training with the default: 0 layers fixed looks up no `encoder.encoder.layer`."""
+    from topic_stance.training import freeze_lowest_layers
+
+    freeze_lowest_layers(object(), 0)
