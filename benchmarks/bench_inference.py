@@ -149,9 +149,7 @@ def main() -> None:
         config = getattr(scorer.engine, "config", None)
         path_flops = flops_per_paragraph(config.encoder, tokens) if config is not None else flops
         dtype = bound_dtype(scorer.engine.precision)
-        if dtype == torch.int8 and dtype not in peaks:
-            return None
-        return peaks.get(dtype, gflops) * 1e9 / path_flops
+        return peaks[dtype] * 1e9 / path_flops if dtype in peaks else None
     reference = max(rates.get("2 pipelines, default settings", [float("nan")]))
     batched = max(rates.get("1 pipeline, batch_size=32", [float("nan")]))
     fp32 = outputs["scorer fp32 (torch)"]

@@ -58,18 +58,16 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(base)
     splits = load_splits()
     n = min(opts.examples, len(splits["train"]))
+    def project(precision, **options):
+        return lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, precision, **options)
+
     contenders = {"plain Trainer, pad to 128": lambda out: plain_trainer(base, tokenizer, splits, n, out),
-                  "project: dynamic padding + length groups, fp32":
-                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32"),
-                  "project: same, no attention dropout":
-                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32",
-                                                  attention_dropout=0),
+                  "project: dynamic padding + length groups, fp32": project("fp32"),
+                  "project: same, no attention dropout": project("fp32", attention_dropout=0),
                   "project: same + lowest 2 layers fixed, no attention dropout":
-                      lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "fp32",
-                                                  freeze_layers=2, attention_dropout=0)}
+                      project("fp32", freeze_layers=2, attention_dropout=0)}
     if cpu_supports_bf16():
-        contenders["project: same + bf16 autocast"] = \
-            lambda out: project_trainer(opts.model, base, tokenizer, splits, n, out, "bf16")
+        contenders["project: same + bf16 autocast"] = project("bf16")
     rates = {name: [] for name in contenders}
     for _ in range(opts.repeats):
         for name, make in contenders.items():
