@@ -10,7 +10,8 @@ A gain is only a gain if it is larger than the spread between seeds: this script
 variant with several seeds in one process, on the same splits, and prints mean and standard
 deviation of the seed-test (real text) and validation metrics, the behavioural pass rate and the
 TF-IDF baseline's figures. The teacher's figures come from its model folder (one seed: it takes
-most of an hour per run on a laptop CPU). Results go to benchmarks/results/variance.json.
+most of an hour per run on a laptop CPU). Results go to benchmarks/results/variance.json;
+`--report benchmarks/results/variance*.json` prints every saved run in one table without training.
 """
 
 from __future__ import annotations
@@ -71,6 +72,33 @@ def summarise(rows: list[dict]) -> dict:
             for k in keys}
 
 
+COLUMNS = ["test_topic_micro_f1", "test_stance_macro_f1", "validation_topic_micro_f1", "validation_stance_macro_f1",
+           "checks_pass_rate", "baseline_test_stance_macro_f1", "baseline_validation_stance_macro_f1"]
+
+
+def print_table(summary: dict, width: int = 28) -> None:
+    """Mean ± std per variant, then each variant's stance lead over the TF-IDF baseline."""
+    print("variant".ljust(width) + "".join(c.replace("_macro_f1", "").replace("_micro_f1", "")[:22].ljust(24)
+                                           for c in COLUMNS))
+    for variant, stats in summary.items():
+        print(variant.ljust(width) + "".join(
+            (f"{stats[c][0]:.3f} ± {stats[c][1]:.3f}" if c in stats else "–").ljust(24) for c in COLUMNS))
+    for variant, stats in summary.items():
+        if "test_stance_macro_f1" in stats and "baseline_test_stance_macro_f1" in stats:
+            print(f"{variant}: stance lead over TF-IDF: seed test {stats['test_stance_macro_f1'][0] - stats['baseline_test_stance_macro_f1'][0]:+.3f}, "
+                  f"validation {stats['validation_stance_macro_f1'][0] - stats['baseline_validation_stance_macro_f1'][0]:+.3f}")
+
+
+def report(paths: list[str]) -> None:
+    """One table over saved results files: every recipe measured so far, side by side, without training."""
+    summary = {}
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        for variant, stats in saved["summary"].items():
+            summary[f"{Path(path).stem}: {variant}"] = stats
+    print_table(summary, width=max(len(v) for v in summary) + 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -91,7 +119,11 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="base model for every run (default: the recipe's)")
     parser.add_argument("--name", default="", help="suffix for the variants' names in the results")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "variance.json"))
+    parser.add_argument("--report", nargs="+", metavar="RESULTS_JSON",
+                        help="print one table over saved results files and exit (no training)")
     args = parser.parse_args()
+    if args.report:
+        return report(args.report)
     extra = dict(item.split("=", 1) for item in args.set)
     if args.model:
         extra["model"] = args.model
@@ -122,17 +154,7 @@ def main() -> None:
         summary["teacher (1 seed)"] = {k: (v, 0.0) for k, v in figures(json.loads(teacher_metrics.read_text())).items()
                                        if isinstance(v, (int, float))}
     print("\nmean ± std over seeds " + str(args.seeds))
-    columns = ["test_topic_micro_f1", "test_stance_macro_f1", "validation_topic_micro_f1",
-               "validation_stance_macro_f1", "checks_pass_rate", "baseline_test_stance_macro_f1",
-               "baseline_validation_stance_macro_f1"]
-    print("variant".ljust(28) + "".join(c.replace("_macro_f1", "").replace("_micro_f1", "")[:22].ljust(24) for c in columns))
-    for variant, stats in summary.items():
-        print(variant.ljust(28) + "".join(
-            (f"{stats[c][0]:.3f} ± {stats[c][1]:.3f}" if c in stats else "–").ljust(24) for c in columns))
-    for variant, stats in summary.items():
-        if "test_stance_macro_f1" in stats and "baseline_test_stance_macro_f1" in stats:
-            print(f"{variant}: stance lead over TF-IDF: seed test {stats['test_stance_macro_f1'][0] - stats['baseline_test_stance_macro_f1'][0]:+.3f}, "
-                  f"validation {stats['validation_stance_macro_f1'][0] - stats['baseline_validation_stance_macro_f1'][0]:+.3f}")
+    print_table(summary)
     out = Path(args.output)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"seeds": args.seeds, "alpha": args.alpha, "temperature": args.temperature,
