@@ -7,6 +7,7 @@ import pytest
 
 from topic_stance.engines import BaselineEngine, TransformerEngine, check_sizes, load_engine
 from topic_stance.errors import ModelFolderError, UnsupportedSetting
+from topic_stance.inference import ArticleScorer
 
 
 @pytest.mark.parametrize("batch_size, max_length", [(0, None), (-1, None), (1.5, None), (8, 3), (8, 0)])
@@ -22,6 +23,15 @@ def test_transformer_engine_uses_the_config_windows(tiny_model_dir):
     assert load_engine(tiny_model_dir, device="cpu", max_length=32).max_length == 32
     topic, stance = engine.predict_proba([])
     assert topic.shape == (0, 4) and stance.shape == (0, 3)
+
+
+def test_thresholds_set_after_the_engine_is_built_decide_the_topics(tiny_model_dir):
+    """Training builds the engine, then calibrates: the behavioural checks must use the calibrated thresholds."""
+    engine = load_engine(tiny_model_dir, device="cpu")
+    engine.config.topic_thresholds = [0.0] * 4
+    assert ArticleScorer(engine).score_paragraphs(["Tariffs rose."])[0].topics == engine.topic_labels
+    engine.config.topic_thresholds = [1.0] * 4
+    assert ArticleScorer(engine).score_paragraphs(["Tariffs rose."])[0].topics == []
 
 
 def test_folder_errors_name_the_folder(tmp_path):

@@ -86,7 +86,11 @@ class TransformerEngine:
         self.stride = max(0, min(stride, self.max_length // 2))
         self.topic_labels = list(config.topic_labels)
         self.stance_labels = list(config.stance_labels)
-        self.topic_thresholds = list(config.topic_thresholds)
+
+    @property
+    def topic_thresholds(self) -> list[float]:
+        """Read from the config at use, like the temperatures: training calibrates after building the engine."""
+        return list(self.config.topic_thresholds)
 
     def encode(self, texts: Sequence[str]) -> dict:
         """Tokenise without padding; long texts become overlapping windows mapped to their text."""
@@ -235,9 +239,12 @@ class GuardedEngine:
         self.fast, self.exact, self.margin = fast, exact, margin
         self.config, self.tokenizer = fast.config, fast.tokenizer
         self.topic_labels, self.stance_labels = fast.topic_labels, fast.stance_labels
-        self.topic_thresholds = fast.topic_thresholds
         self.precision = "int8-guarded"
         self.last_fallback_share = 0.0
+
+    @property
+    def topic_thresholds(self) -> list[float]:
+        return self.fast.topic_thresholds
 
     def encode(self, texts: Sequence[str]) -> dict:
         texts = list(texts)
