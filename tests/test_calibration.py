@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from topic_stance.calibration import CalibrationError, calibrate, fit_temperature, tune_thresholds
+from topic_stance.calibration import CalibrationError, calibrate, fit_temperature, quick_scores, tune_thresholds
+from topic_stance.metrics import stance_scores
 
 
 def test_threshold_tuning_finds_the_separating_value():
@@ -54,3 +55,10 @@ def test_calibrate_refuses_a_collapse(monkeypatch):
     monkeypatch.setattr(calibration, "fit_temperature", lambda *a, **k: 20.0)
     with pytest.raises(CalibrationError, match="refusing to publish"):
         calibration.calibrate(topic_logits, stance_logits, topics, stance)
+
+
+def test_quick_scores_average_stance_f1_over_every_class_as_the_reported_metric_does():
+    """A class that neither truth nor prediction has still counts, so the collapse check and metrics.json agree."""
+    stance_probs = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1]])
+    _, stance_f1 = quick_scores(np.full((4, 4), 0.1), stance_probs, np.zeros((4, 4)), [0, 0, 1, 1], [0.5] * 4)
+    assert stance_f1 == pytest.approx(stance_scores([0, 0, 1, 1], [0, 0, 1, 1])["macro_f1"])

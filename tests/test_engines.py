@@ -28,10 +28,11 @@ def test_transformer_engine_uses_the_config_windows(tiny_model_dir):
 def test_thresholds_set_after_the_engine_is_built_decide_the_topics(tiny_model_dir):
     """Training builds the engine, then calibrates: the behavioural checks must use the calibrated thresholds."""
     engine = load_engine(tiny_model_dir, device="cpu")
+    scorer = ArticleScorer(engine)
     engine.config.topic_thresholds = [0.0] * 4
-    assert ArticleScorer(engine).score_paragraphs(["Tariffs rose."])[0].topics == engine.topic_labels
+    assert scorer.score_paragraphs(["Tariffs rose."])[0].topics == engine.topic_labels
     engine.config.topic_thresholds = [1.0] * 4
-    assert ArticleScorer(engine).score_paragraphs(["Tariffs rose."])[0].topics == []
+    assert scorer.score_paragraphs(["Tariffs rose."])[0].topics == []
 
 
 def test_folder_errors_name_the_folder(tmp_path):

@@ -34,3 +34,19 @@ def test_report_and_table_agree():
     assert report["topics"]["micro_f1"] == 2 * 1 / (2 * 1 + 1)  # tp 1, fp 1 (trade), fn 0
     table = format_table({"fixed": report})
     assert "fixed" in table and "0.500" in table
+
+
+def test_gold_topics_are_encoded_in_the_models_label_order():
+    """A model whose config lists topics in another order is scored against the right columns."""
+
+    class ReversedScorer(FixedScorer):
+        topic_labels = FixedScorer.topic_labels[::-1]
+
+        def probabilities(self, texts):
+            topic, stance = FixedScorer.probabilities(self, texts)
+            return topic[:, ::-1], stance
+
+    records = [dict(RECORDS[0]), dict(RECORDS[1], topics=["trade"], stance="neutral")]
+    report = evaluation_report(ReversedScorer(), records, bootstrap_rounds=0)
+    assert report["topics"]["micro_f1"] == 1.0
+    assert report["topics"]["per_label"]["trade"]["f1"] == 1.0

@@ -53,3 +53,12 @@ def test_score_predictions_applies_thresholds():
                             [[0.4, 0.1, 0.1, 0.1], [0.2, 0.1, 0.1, 0.1]], [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]],
                             [0.3, 0.5, 0.5, 0.5], bootstrap_rounds=0)
     assert out["topics"]["micro_f1"] == 1.0 and out["stance"]["accuracy"] == 1.0
+
+
+def test_bootstrap_interval_uses_the_scored_stance_labels():
+    """A model with two stance labels: perfect predictions give an interval at 1.0, not one over three classes."""
+    out = score_predictions(["a", "b", "c"], [[1, 0, 0, 0]] * 3, [0, 1, 0], [[0.9, 0.1, 0.1, 0.1]] * 3,
+                            [[0.9, 0.1], [0.1, 0.9], [0.8, 0.2]], [0.5] * 4, stance_labels=["against", "for"],
+                            bootstrap_rounds=50)
+    assert out["stance"]["macro_f1"] == 1.0
+    assert out["ci95"]["stance_macro_f1"][1] == 1.0

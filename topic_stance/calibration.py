@@ -86,7 +86,8 @@ def quick_scores(topic_probs, stance_probs, topic_targets, stance_targets, thres
 
     topic_pred = decide_topics(topic_probs, thresholds).astype(int)
     topic_f1 = f1_score(np.asarray(topic_targets).astype(int), topic_pred, average="micro", zero_division=0)
-    stance_f1 = f1_score(np.asarray(stance_targets), decide_stance(stance_probs), average="macro", zero_division=0)
+    stance_f1 = f1_score(np.asarray(stance_targets), decide_stance(stance_probs), average="macro",
+                         labels=range(np.shape(stance_probs)[1]), zero_division=0)  # every class, as metrics reports
     return float(topic_f1), float(stance_f1)
 
 

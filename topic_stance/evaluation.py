@@ -16,7 +16,7 @@ from .metrics import score_predictions
 def evaluation_report(scorer, records: list[dict], bootstrap_rounds: int = 1000) -> dict:
     """Score labelled records with a scorer and compute every metric (see metrics.score_predictions)."""
     topic_probs, stance_probs = scorer.probabilities([r["text"] for r in records])
-    topic_true = [encode_topics(r["topics"]) for r in records]
+    topic_true = [encode_topics(r["topics"], scorer.topic_labels) for r in records]
     stance_true = [scorer.stance_labels.index(r["stance"]) for r in records]
     return score_predictions([r["article_id"] for r in records], topic_true, stance_true, topic_probs, stance_probs,
                              scorer.thresholds, scorer.topic_labels, scorer.stance_labels, bootstrap_rounds)

@@ -119,7 +119,11 @@ class ArticleScorer:
         self.paragraphs_scored = 0
         self.topic_labels = list(engine.topic_labels)
         self.stance_labels = list(engine.stance_labels)
-        self.thresholds = np.asarray(engine.topic_thresholds, dtype=np.float64)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """The engine's (so the config's) thresholds at use: a recalibrated model decides with its new values."""
+        return np.asarray(self.engine.topic_thresholds, dtype=np.float64)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str = "auto", batch_size: int = 64,

@@ -40,14 +40,16 @@ class Problem:
         return f"{self.path}:{self.line}: field '{self.field}': {self.message}"
 
 
-def encode_topics(topics: Iterable[str]) -> list[float]:
-    """Multi-hot vector in TOPICS order.
+def encode_topics(topics: Iterable[str], labels: Sequence[str] = TOPICS) -> list[float]:
+    """Multi-hot vector in `labels` order (a model's own `topic_labels` when scoring it).
 
     >>> encode_topics(["trade"])
     [0.0, 0.0, 1.0, 0.0]
+    >>> encode_topics(["trade"], ["trade", "taiwan"])
+    [1.0, 0.0]
     """
     present = set(topics)
-    return [1.0 if name in present else 0.0 for name in TOPICS]
+    return [1.0 if name in present else 0.0 for name in labels]
 
 
 def decode_topics(vector: Sequence[float | int | bool], names: Sequence[str] = TOPICS) -> list[str]:

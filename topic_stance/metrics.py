@@ -116,7 +116,7 @@ def calibration_scores(topic_probs, topic_references, stance_probs, stance_refer
 
 
 def bootstrap_ci(article_ids, topic_true, topic_pred, stance_true, stance_pred,
-                 rounds: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+                 rounds: int = 1000, seed: int = 0, level: float = 0.95, n_stances: int = len(STANCES)) -> dict:
     """95% intervals for the headline figures, resampling whole articles with replacement.
 
     Paragraphs of one article are not independent, so resampling paragraphs would understate
@@ -133,7 +133,7 @@ def bootstrap_ci(article_ids, topic_true, topic_pred, stance_true, stance_pred,
         pick = np.concatenate([rows[i] for i in rng.integers(0, len(articles), len(articles))])
         draws["topic_micro_f1"].append(f1_score(topic_true[pick], topic_pred[pick], average="micro", zero_division=0))
         draws["stance_macro_f1"].append(f1_score(stance_true[pick], stance_pred[pick], average="macro",
-                                                 labels=range(len(STANCES)), zero_division=0))
+                                                 labels=range(n_stances), zero_division=0))
         draws["stance_accuracy"].append(accuracy_score(stance_true[pick], stance_pred[pick]))
     tail = (1 - level) / 2 * 100
     return {name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for name, v in draws.items()}
@@ -222,7 +222,7 @@ def score_predictions(article_ids, topic_references, stance_references, topic_pr
     }
     if bootstrap_rounds:
         result["ci95"] = bootstrap_ci(article_ids, topic_references, topic_pred, stance_references, stance_pred,
-                                      rounds=bootstrap_rounds)
+                                      rounds=bootstrap_rounds, n_stances=len(stance_labels))
     return result
 
 
